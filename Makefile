@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# latscope: see README.md. `make V=1` shows full commands.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    := build
+CLANG    ?= clang
+BPFTOOL  ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/*.h)
+
+# pure logic, shared by the agent and the unit tests
+LIB_SRCS  := user/util.c user/stats.c user/ktab.c user/json.c user/log.c
+APP_SRCS  := $(filter-out $(LIB_SRCS),$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+APP_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(APP_SRCS)) $(BUILD)/user/syscall_names.o
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))
+
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf libelf zlib 2>/dev/null || echo -lbpf -lelf -lz)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	    -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(LIBBPF_CFLAGS) \
+	    -DLATSCOPE_VERSION='"$(VERSION)"'
+LDLIBS   += $(LIBBPF_LIBS) -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -Wall -Werror \
+	      -Wno-unused-function
+
+.PHONY: all run test unit bench install clean deps format check-format
+all: $(BUILD)/latscope
+
+deps:
+	$(Q)scripts/deps.sh
+
+bpf/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/unit:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) bpf/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+# syscall names from the installed kernel headers, not typed by hand
+$(BUILD)/user/syscall_names.c: scripts/gen-syscall-names.sh | $(BUILD)/user
+	$(call msg,GEN,$@)
+	$(Q)CC="$(CC)" scripts/gen-syscall-names.sh > $@
+
+$(BUILD)/user/syscall_names.o: $(BUILD)/user/syscall_names.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(SKELS) | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/latscope: $(APP_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUILD)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) -o $@ -lm
+
+$(BUILD)/tests/%: tests/workloads/%.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@ -lpthread -lm
+
+# byte-exact JSON string escaper for the round-trip test (tests/unit/test_json_roundtrip.py)
+$(BUILD)/tests/json_escape: tests/tools/json_escape.c $(BUILD)/user/json.o | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lm
+
+TEST_BINS := $(BUILD)/unit_tests $(BUILD)/tests/json_escape $(WORKLOADS)
+
+unit: $(BUILD)/unit_tests
+	$(Q)$(BUILD)/unit_tests
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/latscope $(ARGS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)python3 tests/run.py
+
+install: $(BUILD)/latscope
+	install -D -m 0755 $(BUILD)/latscope $(DESTDIR)$(PREFIX)/sbin/latscope
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/workloads/*.c
+
+check-format:
+	clang-format --dry-run -Werror bpf/*.bpf.c user/*.c user/*.h
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Pieces every latscope BPF object uses: filters, keying, drop counters. */
+#ifndef LATSCOPE_COMMON_BPF_H
+#define LATSCOPE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "latscope.h"
+#include "hist.h"
+
+/* load-time configuration, written by user space before load */
+const volatile __u32 key_by = LS_BY_PROCESS;
+const volatile __u32 filter_pid_on = 0;
+const volatile __u32 filter_comm_on = 0;
+const volatile __u32 filter_cg_on = 0;
+const volatile char filter_comm[LS_COMM_LEN] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LS_MAX_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} filter_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} filter_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LS_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* comm of each key owner, written only when a new key is created */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct comm_val);
+} task_comm SEC(".maps");
+
+static __always_inline void count_drop(__u32 what)
+{
+	__u64 *v = bpf_map_lookup_elem(&drops, &what);
+
+	if (v)
+		*v += 1;
+}
+
+/* Does the current task pass the -p/--comm/--cgroup filters? */
+static __always_inline bool task_wanted(__u32 tgid)
+{
+	if (filter_pid_on && !bpf_map_lookup_elem(&filter_pids, &tgid))
+		return false;
+	if (filter_comm_on) {
+		char comm[LS_COMM_LEN];
+		int i;
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (i = 0; i < LS_COMM_LEN; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	if (filter_cg_on && !bpf_current_task_under_cgroup(&filter_cgroup, 0))
+		return false;
+	return true;
+}
+
+/* remember the comm of a newly seen key owner (cold path only) */
+static __always_inline void note_comm(__u32 pid, __u32 tid)
+{
+	struct comm_val c;
+	__u32 id = key_by == LS_BY_THREAD ? tid : pid;
+
+	if (key_by == LS_BY_CGROUP)
+		return;
+	bpf_get_current_comm(c.comm, sizeof(c.comm));
+	bpf_map_update_elem(&task_comm, &id, &c, BPF_ANY);
+}
+
+#endif /* LATSCOPE_COMMON_BPF_H */

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <math.h>
+#include <string.h>
+#include "json.h"
+
+/* length of the well-formed UTF-8 sequence at s (1..4), or 0 if none */
+static size_t utf8_seq_len(const unsigned char *s, size_t left)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void json_escape(FILE *f, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n;
+
+	fputc('"', f);
+	while (i < len) {
+		unsigned char c = s[i];
+
+		if (c < 0x80) {
+			switch (c) {
+			case '"': fputs("\\\"", f); break;
+			case '\\': fputs("\\\\", f); break;
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\t': fputs("\\t", f); break;
+			case '\b': fputs("\\b", f); break;
+			case '\f': fputs("\\f", f); break;
+			default:
+				if (c < 0x20 || c == 0x7f)
+					fprintf(f, "\\u%04x", c);
+				else
+					fputc(c, f);
+			}
+			i++;
+			continue;
+		}
+		n = utf8_seq_len(s + i, len - i);
+		if (n) {
+			fwrite(s + i, 1, n, f);
+			i += n;
+		} else {
+			fputs("\\ufffd", f);
+			i++;
+		}
+	}
+	fputc('"', f);
+}
+
+void jw_init(struct jw *w, FILE *f)
+{
+	memset(w, 0, sizeof(*w));
+	w->f = f;
+}
+
+static void prefix(struct jw *w, const char *name)
+{
+	if (w->depth > 0) {
+		if (w->need_comma[w->depth])
+			fputc(',', w->f);
+		w->need_comma[w->depth] = true;
+	}
+	if (name) {
+		json_escape(w->f, name, strlen(name));
+		fputc(':', w->f);
+	}
+}
+
+static void open_(struct jw *w, const char *name, char c)
+{
+	prefix(w, name);
+	fputc(c, w->f);
+	if (w->depth < JW_MAX_DEPTH - 1)
+		w->depth++;
+	w->need_comma[w->depth] = false;
+}
+
+static void close_(struct jw *w, char c)
+{
+	fputc(c, w->f);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+void jw_obj_start(struct jw *w, const char *name) { open_(w, name, '{'); }
+void jw_obj_end(struct jw *w) { close_(w, '}'); }
+void jw_arr_start(struct jw *w, const char *name) { open_(w, name, '['); }
+void jw_arr_end(struct jw *w) { close_(w, ']'); }
+
+void jw_strn(struct jw *w, const char *name, const char *s, size_t len)
+{
+	prefix(w, name);
+	json_escape(w->f, s, len);
+}
+
+void jw_str(struct jw *w, const char *name, const char *s)
+{
+	if (!s) {
+		jw_null(w, name);
+		return;
+	}
+	jw_strn(w, name, s, strlen(s));
+}
+
+void jw_uint(struct jw *w, const char *name, uint64_t v)
+{
+	prefix(w, name);
+	fprintf(w->f, "%llu", (unsigned long long)v);
+}
+
+void jw_int(struct jw *w, const char *name, int64_t v)
+{
+	prefix(w, name);
+	fprintf(w->f, "%lld", (long long)v);
+}
+
+void jw_num(struct jw *w, const char *name, double v)
+{
+	char buf[64];
+	size_t n;
+
+	if (!isfinite(v)) {
+		jw_null(w, name);
+		return;
+	}
+	prefix(w, name);
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '0')
+		buf[--n] = 0;
+	if (buf[n - 1] == '.')
+		buf[--n] = 0;
+	if (!strcmp(buf, "-0"))
+		strcpy(buf, "0");
+	fputs(buf, w->f);
+}
+
+void jw_null(struct jw *w, const char *name)
+{
+	prefix(w, name);
+	fputs("null", w->f);
+}

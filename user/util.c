@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "util.h"
+
+int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
+{
+	static const struct { const char *sfx; double mult; } units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 },
+		{ "s", 1e9 }, { "m", 60e9 },
+	};
+	char *end;
+	double v, mult = (double)def_unit_ns;
+	size_t i;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v))
+		return -EINVAL;
+	/* reject hex floats and "inf"/"nan" that strtod would take */
+	for (const char *p = s; p < end; p++)
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return -EINVAL;
+	if (*end) {
+		for (i = 0; i < ARRAY_SIZE(units); i++)
+			if (!strcmp(end, units[i].sfx))
+				break;
+		if (i == ARRAY_SIZE(units))
+			return -EINVAL;
+		mult = units[i].mult;
+	}
+	v *= mult;
+	if (v < 1 || v > 86400e9)
+		return -ERANGE;
+	*ns = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_pid_list(const char *s, uint32_t *pids, int cap)
+{
+	int n = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (;;) {
+		char *end;
+		unsigned long v;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || v == 0 || v > 4194304 /* PID_MAX_LIMIT */)
+			return -EINVAL;
+		if (*end != ',' && *end)
+			return -EINVAL;
+		if (n == cap)
+			return -E2BIG;
+		pids[n++] = (uint32_t)v;
+		if (!*end)
+			return n;
+		s = end + 1;
+	}
+}
+
+char *fmt_duration(double ns, char *buf, size_t len)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0fns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, ns < 1e4 ? "%.2fus" : ns < 1e5 ? "%.1fus" : "%.0fus", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, ns < 1e7 ? "%.2fms" : ns < 1e8 ? "%.1fms" : "%.0fms", ns / 1e6);
+	else
+		snprintf(buf, len, ns < 1e10 ? "%.2fs" : ns < 1e11 ? "%.1fs" : "%.0fs", ns / 1e9);
+	return buf;
+}
+
+char *fmt_count(uint64_t n, char *buf, size_t len)
+{
+	if (n < 100000)
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+	else if (n < 10000000)
+		snprintf(buf, len, "%.1fk", n / 1e3);
+	else if (n < 10000000000ULL)
+		snprintf(buf, len, "%.1fM", n / 1e6);
+	else
+		snprintf(buf, len, "%.1fG", n / 1e9);
+	return buf;
+}
+
+char *fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(realtime_ns / 1000000000ULL);
+	unsigned ms = (unsigned)(realtime_ns % 1000000000ULL / 1000000);
+	struct tm tm;
+	char tmp[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", tmp, ms);
+	return buf;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Small pure helpers: parsing and formatting. No I/O, no globals. */
+#ifndef LATSCOPE_UTIL_H
+#define LATSCOPE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Parse a duration such as "10ms", "500us", "1.5s", "250ns". A bare number
+ * means def_unit_ns units (e.g. 1e9 for seconds). On success stores
+ * nanoseconds in *ns and returns 0; returns -EINVAL on malformed input and
+ * -ERANGE when the value is not in (0, 1 day]. *ns is untouched on error.
+ */
+int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns);
+
+/*
+ * Parse a positive decimal integer no larger than max. Returns 0 or -EINVAL
+ * (not a number, trailing junk) or -ERANGE.
+ */
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/*
+ * Parse "PID[,PID...]" into pids (at most cap). Returns the number parsed,
+ * or -EINVAL on a malformed or zero/negative pid, -E2BIG when more than cap.
+ */
+int parse_pid_list(const char *s, uint32_t *pids, int cap);
+
+/*
+ * Format nanoseconds with an auto-scaled unit ("850ns", "12.3us", "4.50ms",
+ * "1.20s") into buf; always NUL-terminates. Returns buf.
+ */
+char *fmt_duration(double ns, char *buf, size_t len);
+
+/* Format a count compactly ("999", "12.3k", "4.5M"). Returns buf. */
+char *fmt_count(uint64_t n, char *buf, size_t len);
+
+/* RFC 3339 UTC time with milliseconds from a CLOCK_REALTIME ns value. */
+char *fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len);
+
+/* Counter delta that tolerates a reset (cur < prev means the key restarted). */
+static inline uint64_t counter_delta(uint64_t prev, uint64_t cur)
+{
+	return cur >= prev ? cur - prev : cur;
+}
+
+#endif
