@@ -38,7 +38,7 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf libelf zlib 2>/dev/null || echo -lbpf -lelf -lz)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(LIBBPF_CFLAGS) \
 	    -DLATSCOPE_VERSION='"$(VERSION)"'
 LDLIBS   += $(LIBBPF_LIBS) -lm

@@ -13,6 +13,13 @@
 #ifndef LATSCOPE_HIST_H
 #define LATSCOPE_HIST_H
 
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
 #define HIST_SUB_BITS	3
 #define HIST_SUB	(1u << HIST_SUB_BITS)
 /* bucket indexes cover every u64: (64 - HIST_SUB_BITS + 1) groups */

@@ -6,6 +6,10 @@
 #ifndef LATSCOPE_H
 #define LATSCOPE_H
 
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
 #define LS_COMM_LEN	16
 #define LS_MAX_SYSCALL	1024	/* syscall numbers at or above are ignored */
 #define LS_MAX_PIDS	64	/* entries in the -p filter */

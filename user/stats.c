@@ -2,13 +2,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/types.h>
-#include "stats.h"
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((always_inline))
-#endif
 #include "hist.h"
+#include "stats.h"
 
 uint64_t hist_bucket_clamp(uint32_t bucket, uint64_t v)
 {
@@ -43,7 +38,16 @@ double hist_quantile(const struct hbin *bins, size_t n, double q, uint64_t max_n
 		if (cum + c >= rank) {
 			double lo = (double)hist_bucket_lo(b);
 			double w = (double)hist_bucket_width(b);
-			double v = w <= 1 ? lo : lo + w * ((double)(rank - cum) - 0.5) / (double)c;
+			double v;
+
+			if (w <= 1)
+				v = lo;
+			else if (cum + c == total && max_ns >= lo && max_ns < lo + w)
+				/* top bucket with a known max: samples lie in
+				 * [lo, max] and the last one is the max itself */
+				v = lo + ((double)max_ns - lo) * (double)(rank - cum) / (double)c;
+			else
+				v = lo + w * ((double)(rank - cum) - 0.5) / (double)c;
 
 			if (max_ns && v > (double)max_ns)
 				v = (double)max_ns;

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* latscope: parse options, build the collectors, run the loop, clean up. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "mapread.h"
+#include "names.h"
+#include "opts.h"
+#include "probe.h"
+#include "sink.h"
+#include "syscalls.h"
+#include "util.h"
+
+#ifndef LATSCOPE_VERSION
+#define LATSCOPE_VERSION "dev"
+#endif
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf's own warnings are noise while we try fallbacks; our one-line
+	 * messages say what failed. -v shows warnings, -vv debug. */
+	if ((level == LIBBPF_WARN && log_verbosity < 1) ||
+	    (level == LIBBPF_DEBUG && log_verbosity < 2) ||
+	    (level == LIBBPF_INFO && log_verbosity < 1))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static enum attach_mode attach_mode_from_env(void)
+{
+	const char *s = getenv("LATSCOPE_ATTACH");
+
+	if (s && !strcmp(s, "raw_tp"))
+		return ATTACH_RAW_TP;
+	if (s && !strcmp(s, "tp_btf"))
+		return ATTACH_TP_BTF;
+	return ATTACH_AUTO;
+}
+
+/* open --cgroup PATH, absolute or relative to the cgroup2 mount */
+static int open_cgroup(const char *path, char *err, size_t len)
+{
+	const char *mnt = cgroup2_mount();
+	char full[4096];
+	struct stat st;
+	int fd;
+
+	if (!mnt) {
+		snprintf(err, len, "invalid --cgroup '%s': no cgroup v2 hierarchy is mounted", path);
+		return -ENOENT;
+	}
+	if (!strncmp(path, mnt, strlen(mnt)) && (path[strlen(mnt)] == '/' || !path[strlen(mnt)]))
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
+	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, len, "invalid --cgroup '%s': cannot open %s: %s", path, full, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
+static int cmd_top(const struct options *o)
+{
+	struct sys_coll_opts so = {};
+	struct sys_coll *sys = NULL;
+	struct names *names = NULL;
+	struct interval iv = {};
+	struct text_opts to = {};
+	char why[256];
+	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
+	int err = 0, cg_fd = -1;
+	bool tty = !o->json && isatty(STDOUT_FILENO);
+
+	if (!probe_privileges(why, sizeof(why))) {
+		log_error("%s; try: sudo latscope", why);
+		return 1;
+	}
+	for (int i = 0; i < o->npids; i++)
+		if (kill((pid_t)o->pids[i], 0) && errno == ESRCH) {
+			log_error("invalid --pid '%u': no such process", o->pids[i]);
+			return 2;
+		}
+	if (o->no_syscalls) {
+		log_error("nothing to trace: every collector in this build is switched off");
+		return 2;
+	}
+	if (o->cgroup) {
+		cg_fd = open_cgroup(o->cgroup, why, sizeof(why));
+		if (cg_fd < 0) {
+			log_error("%s", why);
+			return 2;
+		}
+	}
+	names = names__new();
+	if (!names) {
+		log_error("cannot allocate name caches: %s", strerror(errno));
+		err = 1;
+		goto cleanup;
+	}
+	so.filter.by = o->by;
+	so.filter.pids = o->pids;
+	so.filter.npids = o->npids;
+	so.filter.comm = o->comm;
+	so.filter.cgroup_fd = cg_fd;
+	so.attach = attach_mode_from_env();
+	so.max_keys = o->max_keys;
+	so.interval_s = o->interval_ns / 1e9;
+	err = sys_coll__open(&sys, &so, why, sizeof(why));
+	if (err) {
+		log_error("syscalls collector unavailable: %s; see 'latscope check'", why);
+		err = 1;
+		goto cleanup;
+	}
+	log_info("attached syscalls (%s) in %.0f ms; interval %.3gs%s",
+		 sys_coll__variant(sys), (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6,
+		 o->interval_ns / 1e9, tty ? "; Ctrl-C to quit" : "");
+
+	iv.by = o->by;
+	to.tty = tty;
+	to.sort = o->sort;
+	to.max_rows = o->max_rows > 0 ? o->max_rows : tty ? 0 : 25;
+	t_prev = clock_ns(CLOCK_MONOTONIC);
+	deadline = t_prev + o->interval_ns;
+	for (;;) {
+		struct timespec ts = { .tv_sec = deadline / 1000000000ULL,
+				       .tv_nsec = deadline % 1000000000ULL };
+		uint64_t now;
+
+		while (!stop_signal && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		now = clock_ns(CLOCK_MONOTONIC);
+		/* on a signal, a pipe still gets the partial interval: no data lost */
+		if (stop_signal && (tty || now - t_prev < o->interval_ns / 20))
+			break;
+		interval__reset(&iv);
+		iv.realtime_ns = clock_ns(CLOCK_REALTIME);
+		iv.interval_s = (now - t_prev) / 1e9;
+		t_prev = now;
+		err = sys_coll__collect(sys, names, &iv);
+		if (err) {
+			log_error("cannot read syscall maps: %s", strerror(-err));
+			err = 1;
+			goto cleanup;
+		}
+		rows_sort(&iv, o->sort);
+		err = o->json ? sink_json__render(stdout, &iv) : sink_text__render(stdout, &iv, &to);
+		if (err) {
+			/* reader went away (e.g. `| head`): a normal way to stop */
+			err = 0;
+			break;
+		}
+		if (stop_signal || (o->count && ++n >= o->count))
+			break;
+		deadline += o->interval_ns;
+		if (deadline < now) /* we fell behind (suspended?): skip, don't burst */
+			deadline = now + o->interval_ns;
+	}
+	err = 0;
+cleanup:
+	sys_coll__free(sys);
+	names__free(names);
+	interval__free(&iv);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	return err;
+}
+
+static const char *yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static int cmd_check(const struct options *o)
+{
+	int ncpu = ncpus_possible(), ok = 0;
+	bool priv, btf = probe_btf();
+	const char *mnt = cgroup2_mount();
+	char why[256], kver[128] = "?";
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
+
+	(void)o;
+	if (f) {
+		if (fgets(kver, sizeof(kver), f))
+			kver[strcspn(kver, "\n")] = 0;
+		fclose(f);
+	}
+	priv = probe_privileges(why, sizeof(why));
+	printf("latscope %s on Linux %s, %d possible CPUs\n\n", LATSCOPE_VERSION, kver, ncpu);
+	printf("kernel features:\n");
+	printf("  %-34s %s\n", "BTF (/sys/kernel/btf/vmlinux)", yesno(btf));
+	printf("  %-34s %s\n", "raw_tp programs", yesno(probe_raw_tp()));
+	printf("  %-34s %s\n", "tp_btf raw_syscalls:sys_enter/exit",
+	       yesno(btf && probe_tp_btf("sys_enter") && probe_tp_btf("sys_exit")));
+	printf("  %-34s %s\n", "task storage map", yesno(probe_task_storage()));
+	printf("  %-34s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
+	printf("  %-34s %s\n", "ring buffer map", yesno(probe_ringbuf()));
+	printf("  %-34s %s%s%s\n", "cgroup v2", yesno(mnt), mnt ? " at " : "", mnt ? mnt : "");
+	printf("  %-34s %s%s%s\n", "privileges", yesno(priv), priv ? "" : ": ", priv ? "" : why);
+
+	printf("\ncollector syscalls: tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
+	       "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU hash (task_comm)\n");
+	if (priv) {
+		static const struct { enum attach_mode m; const char *name; } variants[] = {
+			{ ATTACH_TP_BTF, "tp_btf" }, { ATTACH_RAW_TP, "raw_tp" },
+		};
+		const char *use = NULL;
+
+		for (size_t i = 0; i < ARRAY_SIZE(variants); i++) {
+			struct sys_coll_opts so = { .filter = { .cgroup_fd = -1 },
+						    .attach = variants[i].m, .max_keys = 64 };
+			struct sys_coll *c = NULL;
+
+			if (sys_coll__open(&c, &so, why, sizeof(why)) == 0) {
+				printf("  %-8s ok (loaded and attached)\n", variants[i].name);
+				if (!use)
+					use = variants[i].name;
+				sys_coll__free(c);
+			} else {
+				printf("  %-8s no: %s\n", variants[i].name, why);
+			}
+		}
+		if (use) {
+			printf("  verdict: syscalls: ok, will use %s\n", use);
+			ok++;
+		} else {
+			printf("  verdict: syscalls: unavailable (see the reasons above)\n");
+		}
+	} else {
+		printf("  verdict: syscalls: unavailable: %s\n", why);
+	}
+	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
+	       "%.1f MiB on a 64-CPU host\n",
+	       sys_coll__budget(0, ncpu) / 1048576.0, ncpu, sys_coll__budget(0, 64) / 1048576.0);
+	printf("verdict: %d of 1 collectors can run\n", ok);
+	return ok ? 0 : 1;
+}
+
+struct cmd {
+	const char *name;
+	int (*fn)(const struct options *o);
+};
+
+static const struct cmd cmds[] = {
+	{ "top", cmd_top },
+	{ "check", cmd_check },
+};
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[512];
+
+	if (opts_parse(&o, argc, argv, err, sizeof(err))) {
+		log_error("%s", err);
+		return 2;
+	}
+	if (o.help) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (o.version) {
+		printf("latscope %s\n", LATSCOPE_VERSION);
+		return 0;
+	}
+	log_verbosity = o.verbose;
+	libbpf_set_print(libbpf_print);
+	/* no SA_RESTART: the interval sleep must wake up on a signal */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
+		if (!strcmp(o.cmd, cmds[i].name))
+			return cmds[i].fn(&o);
+	log_error("unknown command '%s'", o.cmd);
+	return 2;
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "ktab.h"
+#include "names.h"
+#include "util.h"
+
+extern const char *const syscall_names[];
+extern const size_t syscall_names_len;
+
+#define COMM_TTL_NS	(5ULL * 1000000000ULL)
+#define CG_RESCAN_NS	(1ULL * 1000000000ULL)
+#define CG_MAX_DEPTH	32
+
+const char *syscall_name(unsigned int nr)
+{
+	return nr < syscall_names_len ? syscall_names[nr] : NULL;
+}
+
+int syscall_nr(const char *name)
+{
+	for (size_t i = 0; i < syscall_names_len; i++)
+		if (syscall_names[i] && !strcmp(syscall_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+const char *errno_name(int err, char *buf, size_t len)
+{
+	/* kernel-internal codes (include/linux/errno.h) never reach user space
+	 * but do show up at the sys_exit tracepoint, before signal handling
+	 * turns them into a restart or EINTR */
+	static const char *const internal[] = {
+		[512 - 512] = "ERESTARTSYS", [513 - 512] = "ERESTARTNOINTR",
+		[514 - 512] = "ERESTARTNOHAND", [515 - 512] = "ENOIOCTLCMD",
+		[516 - 512] = "ERESTART_RESTARTBLOCK", [517 - 512] = "EPROBE_DEFER",
+		[518 - 512] = "EOPENSTALE", [519 - 512] = "ENOPARAM",
+		[521 - 512] = "EBADHANDLE", [522 - 512] = "ENOTSYNC",
+		[523 - 512] = "EBADCOOKIE", [524 - 512] = "ENOTSUPP",
+		[525 - 512] = "ETOOSMALL", [526 - 512] = "ESERVERFAULT",
+		[527 - 512] = "EBADTYPE", [528 - 512] = "EJUKEBOX",
+		[529 - 512] = "EIOCBQUEUED", [530 - 512] = "ERECALLCONFLICT",
+	};
+	const char *s = NULL;
+
+	if (err > 0 && err < 512)
+		s = strerrorname_np(err);
+	else if (err >= 512 && err < 512 + (int)ARRAY_SIZE(internal))
+		s = internal[err - 512];
+	if (s)
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "E%d", err);
+	return buf;
+}
+
+struct comm_entry {
+	char comm[16];
+	uint64_t expires_ns;
+	int gone;
+};
+
+struct names {
+	struct ktab *comms;	/* (pid, tid) -> comm_entry */
+	struct ktab *cgroups;	/* cgid -> char * */
+	uint64_t cg_last_scan_ns;
+	char *cg_mount;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+struct names *names__new(void)
+{
+	struct names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->comms = ktab__new(8, sizeof(struct comm_entry));
+	n->cgroups = ktab__new(8, sizeof(char *));
+	if (!n->comms || !n->cgroups) {
+		names__free(n);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return n;
+}
+
+void names__free(struct names *n)
+{
+	size_t pos = 0;
+	const void *k;
+	void *v;
+
+	if (!n)
+		return;
+	if (n->cgroups)
+		while (ktab__next(n->cgroups, &pos, &k, &v))
+			free(*(char **)v);
+	ktab__free(n->cgroups);
+	ktab__free(n->comms);
+	free(n->cg_mount);
+	free(n);
+}
+
+static int read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t r;
+	int fd;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read(fd, out, len - 1);
+	close(fd);
+	if (r <= 0)
+		return -EIO;
+	if (out[r - 1] == '\n')
+		r--;
+	out[r] = 0;
+	return 0;
+}
+
+const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, const char *fallback)
+{
+	uint64_t key = (uint64_t)pid << 32 | tid, now = now_ns();
+	struct comm_entry *e;
+	bool created;
+
+	e = ktab__upsert(n->comms, &key, &created);
+	if (!e)
+		return fallback && *fallback ? fallback : "?";
+	if (!created && (e->gone || now < e->expires_ns))
+		return e->comm;
+	if (read_comm(pid, tid, e->comm, sizeof(e->comm)) == 0) {
+		e->expires_ns = now + COMM_TTL_NS;
+		return e->comm;
+	}
+	/* gone: keep what we knew, else what BPF saw */
+	if (fallback && *fallback)
+		snprintf(e->comm, sizeof(e->comm), "%s", fallback);
+	else if (created || !e->comm[0])
+		snprintf(e->comm, sizeof(e->comm), "?");
+	e->gone = 1;
+	return e->comm;
+}
+
+const char *cgroup2_mount(void)
+{
+	static char path[256];
+	struct mntent *m;
+	FILE *f;
+
+	if (path[0])
+		return path;
+	f = setmntent("/proc/self/mounts", "r");
+	if (!f)
+		return NULL;
+	while ((m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "cgroup2")) {
+			snprintf(path, sizeof(path), "%s", m->mnt_dir);
+			break;
+		}
+	endmntent(f);
+	return path[0] ? path : NULL;
+}
+
+/* the cgroup v2 id is the inode number of the cgroup's directory */
+static void cg_scan(struct names *n, const char *dir, size_t mlen, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (depth > CG_MAX_DEPTH || stat(dir, &st))
+		return;
+	{
+		uint64_t id = st.st_ino;
+		bool created;
+		char **slot = ktab__upsert(n->cgroups, &id, &created);
+
+		if (slot && created)
+			*slot = strdup(dir[mlen] ? dir + mlen : "/");
+	}
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char sub[4096];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub))
+			continue;
+		cg_scan(n, sub, mlen, depth + 1);
+	}
+	closedir(d);
+}
+
+const char *names__cgroup(struct names *n, uint64_t cgid)
+{
+	const char *mnt;
+	char **p = ktab__get(n->cgroups, &cgid);
+	uint64_t now;
+
+	if (p && *p)
+		return *p;
+	now = now_ns();
+	mnt = cgroup2_mount();
+	if (!mnt || (n->cg_last_scan_ns && now - n->cg_last_scan_ns < CG_RESCAN_NS))
+		return "";
+	n->cg_last_scan_ns = now;
+	cg_scan(n, mnt, strlen(mnt), 0);
+	p = ktab__get(n->cgroups, &cgid);
+	return p && *p ? *p : "";
+}

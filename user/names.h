@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Turning numbers into names: syscalls, errnos, comms, cgroup paths. */
+#ifndef LATSCOPE_NAMES_H
+#define LATSCOPE_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Name of syscall nr from the build host's headers, or NULL if unknown. */
+const char *syscall_name(unsigned int nr);
+/* Number of a syscall name, or -1. */
+int syscall_nr(const char *name);
+
+/*
+ * Symbolic errno ("ENOENT"), including the kernel-internal restart codes a
+ * syscall exit can show (ERESTARTSYS...), else "E<n>". Returns buf.
+ */
+const char *errno_name(int err, char *buf, size_t len);
+
+struct names;
+
+/* NULL with errno set on allocation failure. */
+struct names *names__new(void);
+void names__free(struct names *n);
+
+/*
+ * comm of a process (tid == 0) or thread, read from /proc and cached for a
+ * few seconds. When the task is gone, fallback (if non-NULL and non-empty)
+ * is used and remembered. Never NULL; "?" when unknown.
+ */
+const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, const char *fallback);
+
+/*
+ * Path of a cgroup v2 id relative to the cgroup2 mount ("/" for the root,
+ * "/system.slice/ssh.service"), found by walking the hierarchy (rescanned
+ * at most once a second on a miss). Never NULL; "" when unknown.
+ */
+const char *names__cgroup(struct names *n, uint64_t cgid);
+
+/* Mount point of the cgroup2 hierarchy ("/sys/fs/cgroup"), or NULL. */
+const char *cgroup2_mount(void);
+
+#endif

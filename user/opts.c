@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "opts.h"
+#include "util.h"
+
+const char usage_text[] =
+"Usage: latscope [top] [options]     live syscall latency table (default)\n"
+"       latscope check               what this kernel supports, per collector\n"
+"       latscope --version | --help\n"
+"\n"
+"Options:\n"
+"  -i, --interval SEC      refresh interval, fractions allowed (default 1)\n"
+"  -n, --count N           stop after N intervals and exit 0\n"
+"  -p, --pid PID[,PID...]  only these processes (up to 64)\n"
+"      --comm NAME         only tasks with this comm (first 15 bytes)\n"
+"      --cgroup PATH       only tasks in this cgroup v2 (and below)\n"
+"      --by process|thread|cgroup   row key (default process)\n"
+"      --json              NDJSON to stdout, one object per interval\n"
+"      --sort p99|p50|max|count|errors|time   row order (default p99)\n"
+"      --view syscalls     which table to show\n"
+"      --rows N            at most N rows per interval in text mode\n"
+"      --max-keys N        syscall_lat map entries (default 16384)\n"
+"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+"  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
+"  -h, --help, --version\n"
+"\n"
+"Durations take ns/us/ms/s suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n";
+
+enum {
+	OPT_COMM = 256, OPT_CGROUP, OPT_BY, OPT_JSON, OPT_SORT, OPT_VIEW, OPT_ROWS,
+	OPT_MAX_KEYS, OPT_NO_SYSCALLS, OPT_NO_SCHED, OPT_NO_TCP, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "interval", required_argument, NULL, 'i' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "view", required_argument, NULL, OPT_VIEW },
+	{ "rows", required_argument, NULL, OPT_ROWS },
+	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
+	{ "no-syscalls", no_argument, NULL, OPT_NO_SYSCALLS },
+	{ "no-sched", no_argument, NULL, OPT_NO_SCHED },
+	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{},
+};
+
+#define BAD(...) do { snprintf(err, err_len, __VA_ARGS__); return -EINVAL; } while (0)
+
+int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_len)
+{
+	int c, idx;
+	uint64_t v;
+
+	memset(o, 0, sizeof(*o));
+	o->cmd = "top";
+	o->interval_ns = 1000000000ULL;
+	o->max_rows = -1;
+	/* the subcommand comes first, if given */
+	if (argc > 1 && argv[1][0] != '-') {
+		o->cmd = argv[1];
+		if (strcmp(o->cmd, "top") && strcmp(o->cmd, "check"))
+			BAD("unknown command '%s' (try: top, check; see --help)", o->cmd);
+		argv++;
+		argc--;
+	}
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:n:p:vh", long_opts, &idx)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+		switch (c) {
+		case 'i':
+			if (parse_duration(optarg, 1000000000ULL, &o->interval_ns) ||
+			    o->interval_ns < 10000000ULL)
+				BAD("invalid --interval '%s': want seconds >= 0.01 (e.g. 1, 0.5, 250ms)", optarg);
+			break;
+		case 'n':
+			if (parse_uint(optarg, 1000000000ULL, &o->count) || !o->count)
+				BAD("invalid --count '%s': want a positive integer", optarg);
+			break;
+		case 'p': {
+			int n = parse_pid_list(optarg, o->pids, LS_MAX_PIDS);
+
+			if (n == -E2BIG)
+				BAD("invalid --pid '%s': at most %d pids", optarg, LS_MAX_PIDS);
+			if (n < 0)
+				BAD("invalid --pid '%s': want PID[,PID...] of positive integers", optarg);
+			o->npids = n;
+			break;
+		}
+		case OPT_COMM:
+			if (!*optarg)
+				BAD("invalid --comm '': want a process name");
+			o->comm = optarg;
+			break;
+		case OPT_CGROUP:
+			if (!*optarg)
+				BAD("invalid --cgroup '': want a cgroup v2 path");
+			o->cgroup = optarg;
+			break;
+		case OPT_BY:
+			if (!strcmp(optarg, "process"))
+				o->by = LS_BY_PROCESS;
+			else if (!strcmp(optarg, "thread"))
+				o->by = LS_BY_THREAD;
+			else if (!strcmp(optarg, "cgroup"))
+				o->by = LS_BY_CGROUP;
+			else
+				BAD("invalid --by '%s': want process, thread or cgroup", optarg);
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_SORT:
+			if (sort_parse(optarg, &o->sort))
+				BAD("invalid --sort '%s': want p99, p50, max, count, errors or time", optarg);
+			break;
+		case OPT_VIEW:
+			if (strcmp(optarg, "syscalls"))
+				BAD("invalid --view '%s': this build has the syscalls view only", optarg);
+			o->view = VIEW_SYSCALLS;
+			break;
+		case OPT_ROWS:
+			if (parse_uint(optarg, 1000000, &v) || !v)
+				BAD("invalid --rows '%s': want a positive integer", optarg);
+			o->max_rows = (int)v;
+			break;
+		case OPT_MAX_KEYS:
+			if (parse_uint(optarg, 1u << 24, &v) || v < 64)
+				BAD("invalid --max-keys '%s': want an integer in [64, 16777216]", optarg);
+			o->max_keys = (uint32_t)v;
+			break;
+		case OPT_NO_SYSCALLS:
+			o->no_syscalls = true;
+			break;
+		case OPT_NO_SCHED:
+			o->no_sched = true;
+			break;
+		case OPT_NO_TCP:
+			o->no_tcp = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		case OPT_VERSION:
+			o->version = true;
+			break;
+		case ':':
+			BAD("option '%s' needs a value", name);
+		case '?':
+		default:
+			BAD("unknown option '%s' (see --help)", name);
+		}
+	}
+	if (optind < argc)
+		BAD("unexpected argument '%s' (see --help)", argv[optind]);
+	return 0;
+}

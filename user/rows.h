@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Rows: what collectors produce for one interval and every sink renders.
+ * No sink reads maps; no collector formats output.
+ */
+#ifndef LATSCOPE_ROWS_H
+#define LATSCOPE_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "latscope.h"
+#include "stats.h"
+
+struct errno_count {
+	uint32_t err;
+	uint64_t count;
+};
+
+struct sys_row {
+	uint32_t pid, tid;	/* tid only with --by thread; pid 0 with --by cgroup */
+	uint64_t cgid;
+	uint32_t nr;
+	char comm[LS_COMM_LEN];
+	const char *cgroup;	/* owned by struct names; valid until it is freed */
+	uint64_t count, errors;
+	struct lat_summary lat;	/* ns */
+	size_t err_off, err_n;	/* this row's errnos in interval.errs, by count desc */
+};
+
+struct interval {
+	uint64_t realtime_ns;	/* when the interval ended */
+	double interval_s;	/* measured length */
+	enum ls_by by;
+	struct sys_row *sys;
+	size_t nsys, sys_cap;
+	struct errno_count *errs;
+	size_t nerrs, errs_cap;
+	uint64_t drops[LS_DROP_MAX];	/* events lost during the interval */
+};
+
+/* drop counter names as they appear in JSON/metrics */
+extern const char *const drop_names[LS_DROP_MAX];
+
+void interval__reset(struct interval *iv);
+void interval__free(struct interval *iv);
+
+#endif

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "ktab.h"
+#include "log.h"
+#include "mapread.h"
+#include "syscalls.h"
+#include "syscalls.skel.h"
+#include "util.h"
+
+/* idle keys are deleted from the kernel map after this long... */
+#define IDLE_EXPIRE_S	60.0
+/* ...or after two idle intervals once the map is this full */
+#define FULL_RATIO	0.75
+
+struct prev_sys {		/* last cumulative value of a syscall_lat key */
+	uint64_t count, sum_ns;
+	uint32_t idle;		/* intervals without new samples */
+	uint32_t seen;		/* generation of the last read that saw it */
+};
+
+struct prev_err {
+	uint64_t count;
+	uint32_t idle, seen;
+};
+
+/* one syscall_lat key's interval delta, before grouping into rows */
+struct sys_delta {
+	struct sys_key k;
+	uint64_t count, sum_ns, max_ns;
+};
+
+struct err_delta {
+	struct err_key k;
+	uint64_t count;
+};
+
+struct sys_coll {
+	struct syscalls *skel;
+	const char *variant;
+	uint32_t max_keys;
+	double interval_s;
+	struct ktab *prev_lat, *prev_err;
+	uint64_t prev_drops[LS_DROP_MAX];
+	uint32_t gen;
+	/* scratch reused every interval */
+	struct sys_delta *deltas;
+	size_t ndeltas, deltas_cap;
+	struct err_delta *edeltas;
+	size_t nedeltas, edeltas_cap;
+	int oom;
+};
+
+static int open_variant(struct sys_coll *c, const struct sys_coll_opts *o, bool btf,
+			char *why, size_t why_len)
+{
+	const struct filter_opts *f = &o->filter;
+	struct syscalls *s;
+	int err, i;
+
+	s = syscalls__open();
+	if (!s) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open BPF object: %s", strerror(-err));
+		return err;
+	}
+	s->rodata->key_by = f->by;
+	s->rodata->filter_pid_on = f->npids > 0;
+	s->rodata->filter_comm_on = f->comm != NULL;
+	if (f->comm)
+		strncpy((char *)s->rodata->filter_comm, f->comm, LS_COMM_LEN - 1);
+	s->rodata->filter_cg_on = f->cgroup_fd >= 0;
+	bpf_program__set_autoload(s->progs.ls_enter_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_exit_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_enter_raw, !btf);
+	bpf_program__set_autoload(s->progs.ls_exit_raw, !btf);
+	bpf_map__set_max_entries(s->maps.syscall_lat, c->max_keys);
+	bpf_map__set_max_entries(s->maps.syscall_errs, c->max_keys / 4 ? c->max_keys / 4 : 1);
+
+	err = syscalls__load(s);
+	if (err) {
+		snprintf(why, why_len, "cannot load %s programs: %s", btf ? "tp_btf" : "raw_tp",
+			 strerror(-err));
+		goto destroy;
+	}
+	for (i = 0; i < f->npids; i++) {
+		__u8 one = 1;
+
+		err = bpf_map__update_elem(s->maps.filter_pids, &f->pids[i], sizeof(f->pids[i]),
+					   &one, sizeof(one), BPF_ANY);
+		if (err) {
+			snprintf(why, why_len, "cannot set pid filter: %s", strerror(-err));
+			goto destroy;
+		}
+	}
+	if (f->cgroup_fd >= 0) {
+		__u32 zero = 0;
+
+		err = bpf_map__update_elem(s->maps.filter_cgroup, &zero, sizeof(zero),
+					   &f->cgroup_fd, sizeof(f->cgroup_fd), BPF_ANY);
+		if (err) {
+			snprintf(why, why_len, "cannot set cgroup filter: %s", strerror(-err));
+			goto destroy;
+		}
+	}
+	if (!o->no_attach) {
+		err = syscalls__attach(s);
+		if (err) {
+			snprintf(why, why_len, "cannot attach to raw_syscalls:sys_enter/sys_exit (%s): %s",
+				 btf ? "tp_btf" : "raw_tp", strerror(-err));
+			goto destroy;
+		}
+	}
+	c->skel = s;
+	c->variant = btf ? "tp_btf" : "raw_tp";
+	return 0;
+destroy:
+	syscalls__destroy(s);
+	return err;
+}
+
+int sys_coll__open(struct sys_coll **out, const struct sys_coll_opts *o, char *why, size_t why_len)
+{
+	struct sys_coll *c;
+	int err = -ENOMEM;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->max_keys = o->max_keys ? o->max_keys : SYS_DEFAULT_MAX_KEYS;
+	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
+	c->prev_lat = ktab__new(sizeof(struct sys_key), sizeof(struct prev_sys));
+	c->prev_err = ktab__new(sizeof(struct err_key), sizeof(struct prev_err));
+	if (!c->prev_lat || !c->prev_err) {
+		snprintf(why, why_len, "out of memory");
+		goto free_coll;
+	}
+	if (o->attach != ATTACH_RAW_TP) {
+		err = open_variant(c, o, true, why, why_len);
+		if (!err || o->attach == ATTACH_TP_BTF)
+			goto done;
+		log_verbose("syscalls: %s; trying raw_tp", why);
+	}
+	err = open_variant(c, o, false, why, why_len);
+done:
+	if (err)
+		goto free_coll;
+	*out = c;
+	return 0;
+free_coll:
+	sys_coll__free(c);
+fail:
+	return err;
+}
+
+const char *sys_coll__variant(const struct sys_coll *c)
+{
+	return c->variant;
+}
+
+uint64_t sys_coll__budget(uint32_t max_keys, int ncpu)
+{
+	uint64_t lat, err;
+
+	if (!max_keys)
+		max_keys = SYS_DEFAULT_MAX_KEYS;
+	/* per element: key + per-CPU value on every possible CPU + ~64 B of
+	 * hash-table bookkeeping */
+	lat = (uint64_t)max_keys * (sizeof(struct sys_key) + 64 + sizeof(struct sys_val) * ncpu);
+	err = (uint64_t)(max_keys / 4) * (sizeof(struct err_key) + 64 + 8 * ncpu);
+	return lat + err + 8192ULL * (4 + 16 + 64) /* task_comm */;
+}
+
+void sys_coll__free(struct sys_coll *c)
+{
+	if (!c)
+		return;
+	syscalls__destroy(c->skel);
+	ktab__free(c->prev_lat);
+	ktab__free(c->prev_err);
+	free(c->deltas);
+	free(c->edeltas);
+	free(c);
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return p;
+	ncap = *cap ? *cap * 2 : 256;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(p, ncap * elem);
+	if (!np)
+		return NULL;
+	*cap = ncap;
+	return np;
+}
+
+static void on_lat_elem(const void *key, const void *vals, void *ctx)
+{
+	struct sys_coll *c = ctx;
+	const struct sys_val *v = vals;
+	struct sys_val cur = {};
+	struct prev_sys *p;
+	bool created;
+	int cpu;
+
+	for (cpu = 0; cpu < ncpus_possible(); cpu++) {
+		cur.count += v[cpu].count;
+		cur.sum_ns += v[cpu].sum_ns;
+		if (v[cpu].max_ns > cur.max_ns)
+			cur.max_ns = v[cpu].max_ns;
+	}
+	p = ktab__upsert(c->prev_lat, key, &created);
+	if (!p) {
+		c->oom = 1;
+		return;
+	}
+	p->seen = c->gen;
+	if (cur.count == p->count && !created) {
+		p->idle++;
+		return;
+	}
+	if (cur.count != p->count) {
+		struct sys_delta *d;
+
+		c->deltas = grow(c->deltas, &c->deltas_cap, c->ndeltas + 1, sizeof(*d));
+		if (!c->deltas) {
+			c->oom = 1;
+			return;
+		}
+		d = &c->deltas[c->ndeltas++];
+		memcpy(&d->k, key, sizeof(d->k));
+		d->count = counter_delta(p->count, cur.count);
+		d->sum_ns = counter_delta(p->sum_ns, cur.sum_ns);
+		d->max_ns = cur.max_ns;
+	}
+	p->count = cur.count;
+	p->sum_ns = cur.sum_ns;
+	p->idle = 0;
+}
+
+static void on_err_elem(const void *key, const void *vals, void *ctx)
+{
+	struct sys_coll *c = ctx;
+	const uint64_t *v = vals;
+	uint64_t cur = 0;
+	struct prev_err *p;
+	bool created;
+	int cpu;
+
+	for (cpu = 0; cpu < ncpus_possible(); cpu++)
+		cur += v[cpu];
+	p = ktab__upsert(c->prev_err, key, &created);
+	if (!p) {
+		c->oom = 1;
+		return;
+	}
+	p->seen = c->gen;
+	if (cur == p->count) {
+		p->idle++;
+		return;
+	}
+	c->edeltas = grow(c->edeltas, &c->edeltas_cap, c->nedeltas + 1, sizeof(struct err_delta));
+	if (!c->edeltas) {
+		c->oom = 1;
+		return;
+	}
+	memcpy(&c->edeltas[c->nedeltas].k, key, sizeof(struct err_key));
+	c->edeltas[c->nedeltas++].count = counter_delta(p->count, cur);
+	p->count = cur;
+	p->idle = 0;
+}
+
+/* row identity: everything in the key but the bucket / errno */
+static int row_cmp(uint32_t pa, uint32_t ta, uint64_t ca, uint32_t na,
+		   uint32_t pb, uint32_t tb, uint64_t cb, uint32_t nb)
+{
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return 0;
+}
+
+static int delta_cmp(const void *a, const void *b)
+{
+	const struct sys_key *x = &((const struct sys_delta *)a)->k;
+	const struct sys_key *y = &((const struct sys_delta *)b)->k;
+	int r = row_cmp(x->pid, x->tid, x->cgid, x->nr, y->pid, y->tid, y->cgid, y->nr);
+
+	return r ? r : (x->bucket > y->bucket) - (x->bucket < y->bucket);
+}
+
+static int edelta_cmp(const void *a, const void *b)
+{
+	const struct err_delta *x = a, *y = b;
+	int r = row_cmp(x->k.pid, x->k.tid, x->k.cgid, x->k.nr, y->k.pid, y->k.tid, y->k.cgid, y->k.nr);
+
+	if (r)
+		return r;
+	return x->count > y->count ? -1 : x->count < y->count; /* most frequent first */
+}
+
+/* delete kernel keys that stayed idle long enough, and their memory here */
+static void expire_idle(struct sys_coll *c, long nkeys)
+{
+	uint32_t limit = (uint32_t)(IDLE_EXPIRE_S / c->interval_s);
+	int lat_fd = bpf_map__fd(c->skel->maps.syscall_lat);
+	int err_fd = bpf_map__fd(c->skel->maps.syscall_errs);
+	const void *k;
+	void *v;
+	size_t pos;
+
+	if (nkeys > (long)(c->max_keys * FULL_RATIO) || limit < 2)
+		limit = 2;
+	for (int pass = 0; pass < 2; pass++) {
+		struct ktab *t = pass ? c->prev_err : c->prev_lat;
+		int fd = pass ? err_fd : lat_fd;
+		size_t ksz = pass ? sizeof(struct err_key) : sizeof(struct sys_key);
+		char victims[64][sizeof(struct sys_key)];
+		int nv;
+
+		do {
+			nv = 0;
+			pos = 0;
+			while (nv < 64 && ktab__next(t, &pos, &k, &v)) {
+				uint32_t idle = pass ? ((struct prev_err *)v)->idle : ((struct prev_sys *)v)->idle;
+				uint32_t seen = pass ? ((struct prev_err *)v)->seen : ((struct prev_sys *)v)->seen;
+
+				if (idle >= limit || seen != c->gen)
+					memcpy(victims[nv++], k, ksz);
+			}
+			for (int i = 0; i < nv; i++) {
+				bpf_map_delete_elem(fd, victims[i]);
+				ktab__del(t, victims[i]);
+			}
+		} while (nv == 64);
+	}
+}
+
+int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *iv)
+{
+	struct syscalls *s = c->skel;
+	size_t i, j, e;
+	long nkeys;
+	int err;
+
+	c->gen++;
+	c->ndeltas = c->nedeltas = 0;
+	c->oom = 0;
+	nkeys = map_read_all(bpf_map__fd(s->maps.syscall_lat), sizeof(struct sys_key),
+			     sizeof(struct sys_val), true, on_lat_elem, c);
+	if (nkeys < 0)
+		return (int)nkeys;
+	err = (int)map_read_all(bpf_map__fd(s->maps.syscall_errs), sizeof(struct err_key),
+				sizeof(uint64_t), true, on_err_elem, c);
+	if (err < 0)
+		return err;
+	if (c->oom)
+		return -ENOMEM;
+
+	{	/* drop counters */
+		int ncpu = ncpus_possible();
+		uint64_t *vals = calloc(ncpu, sizeof(*vals));
+
+		for (__u32 d = 0; vals && d < LS_DROP_MAX; d++) {
+			uint64_t sum = 0;
+
+			if (bpf_map_lookup_elem(bpf_map__fd(s->maps.drops), &d, vals))
+				continue;
+			for (int cpu = 0; cpu < ncpu; cpu++)
+				sum += vals[cpu];
+			iv->drops[d] += counter_delta(c->prev_drops[d], sum);
+			c->prev_drops[d] = sum;
+		}
+		free(vals);
+	}
+
+	qsort(c->deltas, c->ndeltas, sizeof(*c->deltas), delta_cmp);
+	qsort(c->edeltas, c->nedeltas, sizeof(*c->edeltas), edelta_cmp);
+
+	/* group consecutive deltas of one row; bins reuse a scratch array */
+	e = 0;
+	for (i = 0; i < c->ndeltas; i = j) {
+		const struct sys_key *k = &c->deltas[i].k;
+		struct hbin bins[HIST_BUCKETS];
+		uint64_t sum = 0, top_max = 0;
+		size_t nb = 0;
+		struct sys_row *r;
+
+		for (j = i; j < c->ndeltas &&
+			    !row_cmp(k->pid, k->tid, k->cgid, k->nr, c->deltas[j].k.pid,
+				     c->deltas[j].k.tid, c->deltas[j].k.cgid, c->deltas[j].k.nr);
+		     j++) {
+			if (nb < HIST_BUCKETS) {
+				bins[nb].bucket = c->deltas[j].k.bucket;
+				bins[nb++].count = c->deltas[j].count;
+			}
+			sum += c->deltas[j].sum_ns;
+			/* deltas are sorted by bucket: the last one holds the max */
+			top_max = hist_bucket_clamp(c->deltas[j].k.bucket, c->deltas[j].max_ns);
+		}
+		iv->sys = grow(iv->sys, &iv->sys_cap, iv->nsys + 1, sizeof(*r));
+		if (!iv->sys)
+			return -ENOMEM;
+		r = &iv->sys[iv->nsys++];
+		memset(r, 0, sizeof(*r));
+		r->pid = k->pid;
+		r->tid = k->tid;
+		r->cgid = k->cgid;
+		r->nr = k->nr;
+		hist_summarize(bins, nb, sum, top_max, &r->lat);
+		r->count = r->lat.count;
+		r->cgroup = names__cgroup(names, k->cgid);
+		if (iv->by != LS_BY_CGROUP) {
+			struct comm_val cv = {};
+			__u32 id = iv->by == LS_BY_THREAD ? k->tid : k->pid;
+
+			bpf_map__lookup_elem(s->maps.task_comm, &id, sizeof(id), &cv, sizeof(cv), 0);
+			cv.comm[LS_COMM_LEN - 1] = 0;
+			snprintf(r->comm, sizeof(r->comm), "%s",
+				 names__comm(names, k->pid, iv->by == LS_BY_THREAD ? k->tid : 0, cv.comm));
+		}
+		/* errnos of this row: edeltas is sorted the same way */
+		while (e < c->nedeltas &&
+		       row_cmp(c->edeltas[e].k.pid, c->edeltas[e].k.tid, c->edeltas[e].k.cgid,
+			       c->edeltas[e].k.nr, k->pid, k->tid, k->cgid, k->nr) < 0)
+			e++;
+		r->err_off = iv->nerrs;
+		while (e < c->nedeltas &&
+		       !row_cmp(c->edeltas[e].k.pid, c->edeltas[e].k.tid, c->edeltas[e].k.cgid,
+				c->edeltas[e].k.nr, k->pid, k->tid, k->cgid, k->nr)) {
+			iv->errs = grow(iv->errs, &iv->errs_cap, iv->nerrs + 1, sizeof(*iv->errs));
+			if (!iv->errs)
+				return -ENOMEM;
+			iv->errs[iv->nerrs].err = c->edeltas[e].k.err;
+			iv->errs[iv->nerrs++].count = c->edeltas[e].count;
+			r->errors += c->edeltas[e].count;
+			e++;
+		}
+		r->err_n = iv->nerrs - r->err_off;
+	}
+	expire_idle(c, nkeys);
+	return 0;
+}
