@@ -153,6 +153,11 @@ void jw_num(struct jw *w, const char *name, double v)
 		return;
 	}
 	prefix(w, name);
+	if (fabs(v) >= 1e15) {	/* %.3f would be all digits, or not fit */
+		snprintf(buf, sizeof(buf), "%.17g", v);
+		fputs(buf, w->f);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%.3f", v);
 	n = strlen(buf);
 	while (n > 1 && buf[n - 1] == '0')

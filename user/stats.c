@@ -100,3 +100,23 @@ void hbin_sort(struct hbin *bins, size_t n)
 {
 	qsort(bins, n, sizeof(*bins), hbin_cmp);
 }
+
+void sys_val_merge(const struct sys_val *v, int ncpu, struct sys_val *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		out->count += v[cpu].count;
+		out->sum_ns += v[cpu].sum_ns;
+		if (v[cpu].max_ns > out->max_ns)
+			out->max_ns = v[cpu].max_ns;
+	}
+}
+
+uint64_t percpu_sum(const uint64_t *v, int ncpu)
+{
+	uint64_t s = 0;
+
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		s += v[cpu];
+	return s;
+}

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "latscope.h"
 
 /* one histogram bucket and how many samples fell into it */
 struct hbin {
@@ -41,5 +42,14 @@ uint64_t hist_bucket_clamp(uint32_t bucket, uint64_t v);
 
 /* Sort bins by bucket (stable order is not needed). */
 void hbin_sort(struct hbin *bins, size_t n);
+
+/*
+ * Merge the per-CPU copies of a syscall_lat value (ncpu of them, as a
+ * per-CPU map lookup returns): counts and sums add up, max is the largest.
+ */
+void sys_val_merge(const struct sys_val *percpu, int ncpu, struct sys_val *out);
+
+/* Sum of ncpu per-CPU counters. */
+uint64_t percpu_sum(const uint64_t *percpu, int ncpu);
 
 #endif

@@ -210,17 +210,11 @@ static void on_lat_elem(const void *key, const void *vals, void *ctx)
 {
 	struct sys_coll *c = ctx;
 	const struct sys_val *v = vals;
-	struct sys_val cur = {};
+	struct sys_val cur;
 	struct prev_sys *p;
 	bool created;
-	int cpu;
 
-	for (cpu = 0; cpu < ncpus_possible(); cpu++) {
-		cur.count += v[cpu].count;
-		cur.sum_ns += v[cpu].sum_ns;
-		if (v[cpu].max_ns > cur.max_ns)
-			cur.max_ns = v[cpu].max_ns;
-	}
+	sys_val_merge(v, ncpus_possible(), &cur);
 	p = ktab__upsert(c->prev_lat, key, &created);
 	if (!p) {
 		c->oom = 1;
@@ -254,13 +248,9 @@ static void on_err_elem(const void *key, const void *vals, void *ctx)
 {
 	struct sys_coll *c = ctx;
 	const uint64_t *v = vals;
-	uint64_t cur = 0;
+	uint64_t cur = percpu_sum(v, ncpus_possible());
 	struct prev_err *p;
 	bool created;
-	int cpu;
-
-	for (cpu = 0; cpu < ncpus_possible(); cpu++)
-		cur += v[cpu];
 	p = ktab__upsert(c->prev_err, key, &created);
 	if (!p) {
 		c->oom = 1;
@@ -379,12 +369,11 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 		uint64_t *vals = calloc(ncpu, sizeof(*vals));
 
 		for (__u32 d = 0; vals && d < LS_DROP_MAX; d++) {
-			uint64_t sum = 0;
+			uint64_t sum;
 
 			if (bpf_map_lookup_elem(bpf_map__fd(s->maps.drops), &d, vals))
 				continue;
-			for (int cpu = 0; cpu < ncpu; cpu++)
-				sum += vals[cpu];
+			sum = percpu_sum(vals, ncpu);
 			iv->drops[d] += counter_delta(c->prev_drops[d], sum);
 			c->prev_drops[d] = sum;
 		}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,14 @@ int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v))
+	if (end == s)
 		return -EINVAL;
 	/* reject hex floats and "inf"/"nan" that strtod would take */
 	for (const char *p = s; p < end; p++)
 		if (!((*p >= '0' && *p <= '9') || *p == '.'))
 			return -EINVAL;
+	if (errno == ERANGE || !isfinite(v))
+		return v == 0 ? -EINVAL : -ERANGE;
 	if (*end) {
 		for (i = 0; i < ARRAY_SIZE(units); i++)
 			if (!strcmp(end, units[i].sfx))
@@ -89,14 +92,30 @@ int parse_pid_list(const char *s, uint32_t *pids, int cap)
 
 char *fmt_duration(double ns, char *buf, size_t len)
 {
-	if (ns < 1e3)
-		snprintf(buf, len, "%.0fns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, ns < 1e4 ? "%.2fus" : ns < 1e5 ? "%.1fus" : "%.0fus", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, ns < 1e7 ? "%.2fms" : ns < 1e8 ? "%.1fms" : "%.0fms", ns / 1e6);
-	else
-		snprintf(buf, len, ns < 1e10 ? "%.2fs" : ns < 1e11 ? "%.1fs" : "%.0fs", ns / 1e9);
+	static const struct { const char *unit; double scale; } units[] = {
+		{ "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+	};
+	size_t i;
+
+	/* pick the unit after rounding, so 999.6ns prints as 1.00us */
+	if (ns < 999.5) {
+		snprintf(buf, len, "%.0fns", ns < 0 ? 0 : ns);
+		return buf;
+	}
+	for (i = 0; i < ARRAY_SIZE(units); i++) {
+		double x = ns / units[i].scale;
+		bool last = i == ARRAY_SIZE(units) - 1;
+
+		if (x < 9.995)
+			snprintf(buf, len, "%.2f%s", x, units[i].unit);
+		else if (x < 99.95)
+			snprintf(buf, len, "%.1f%s", x, units[i].unit);
+		else if (x < 999.5 || last)
+			snprintf(buf, len, "%.0f%s", x, units[i].unit);
+		else
+			continue;
+		break;
+	}
 	return buf;
 }
 
