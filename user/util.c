@@ -97,6 +97,8 @@ char *fmt_duration(double ns, char *buf, size_t len)
 	};
 	size_t i;
 
+	if (!isfinite(ns))
+		return snprintf(buf, len, "-"), buf;
 	/* pick the unit after rounding, so 999.6ns prints as 1.00us */
 	if (ns < 999.5) {
 		snprintf(buf, len, "%.0fns", ns < 0 ? 0 : ns);
@@ -123,9 +125,9 @@ char *fmt_count(uint64_t n, char *buf, size_t len)
 {
 	if (n < 100000)
 		snprintf(buf, len, "%llu", (unsigned long long)n);
-	else if (n < 10000000)
+	else if (n < 999950)
 		snprintf(buf, len, "%.1fk", n / 1e3);
-	else if (n < 10000000000ULL)
+	else if (n < 999950000ULL)
 		snprintf(buf, len, "%.1fM", n / 1e6);
 	else
 		snprintf(buf, len, "%.1fG", n / 1e9);

@@ -17,7 +17,8 @@
 int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns);
 
 /*
- * Parse a positive decimal integer no larger than max. Returns 0 or -EINVAL
+ * Parse a non-negative decimal integer no larger than max (callers that
+ * need a positive one check for zero). Returns 0 or -EINVAL
  * (not a number, trailing junk) or -ERANGE.
  */
 int parse_uint(const char *s, uint64_t max, uint64_t *out);
@@ -30,11 +31,13 @@ int parse_pid_list(const char *s, uint32_t *pids, int cap);
 
 /*
  * Format nanoseconds with an auto-scaled unit ("850ns", "12.3us", "4.50ms",
- * "1.20s") into buf; always NUL-terminates. Returns buf.
+ * "1.20s") into buf, the unit chosen after rounding; "-" for NaN/inf.
+ * Always NUL-terminates. Returns buf.
  */
 char *fmt_duration(double ns, char *buf, size_t len);
 
-/* Format a count compactly ("999", "12.3k", "4.5M"). Returns buf. */
+/* Format a count compactly: exact below 100000, then "123.5k", "4.5M",
+ * "1.2G". Returns buf. */
 char *fmt_count(uint64_t n, char *buf, size_t len);
 
 /* RFC 3339 UTC time with milliseconds from a CLOCK_REALTIME ns value. */

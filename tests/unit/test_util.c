@@ -247,13 +247,17 @@ TEST_CASE(util_fmt_count_small_and_huge)
 	ASSERT(!strcmp(cnt(12300000000ULL), "12.3G"), "12.3e9: got \"%s\"", cnt(12300000000ULL));
 }
 
-/* the examples util.h gives for fmt_count: "999", "12.3k", "4.5M" */
-TEST_CASE(util_fmt_count_matches_header_examples)
+/* counts stay exact up to 99999 (a COUNT column is 8 wide), then scale
+ * with one decimal and the unit chosen after rounding */
+TEST_CASE(util_fmt_count_scales_above_99999)
 {
-	ASSERT(!strcmp(cnt(12300), "12.3k"), "12300: got \"%s\", want \"12.3k\"", cnt(12300));
+	ASSERT(!strcmp(cnt(99999), "99999"), "99999: got \"%s\"", cnt(99999));
+	ASSERT(!strcmp(cnt(100000), "100.0k"), "100000: got \"%s\"", cnt(100000));
+	ASSERT(!strcmp(cnt(123456), "123.5k"), "123456: got \"%s\"", cnt(123456));
+	ASSERT(!strcmp(cnt(999999), "1.0M"), "999999: got \"%s\", want \"1.0M\"", cnt(999999));
 	ASSERT(!strcmp(cnt(4500000), "4.5M"), "4500000: got \"%s\", want \"4.5M\"", cnt(4500000));
-	ASSERT(!strcmp(cnt(9999999), "10.0M"), "9999999: got \"%s\", want \"10.0M\"",
-	       cnt(9999999));
+	ASSERT(!strcmp(cnt(9999999), "10.0M"), "9999999: got \"%s\", want \"10.0M\"", cnt(9999999));
+	ASSERT(!strcmp(cnt(999999999), "1.0G"), "999999999: got \"%s\"", cnt(999999999));
 }
 
 TEST_CASE(util_fmt_rfc3339_known_instants)
