@@ -27,7 +27,7 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BPF_HDRS  := $(wildcard bpf/*.h)
 
 # pure logic, shared by the agent and the unit tests
-LIB_SRCS  := user/util.c user/stats.c user/ktab.c user/json.c user/log.c
+LIB_SRCS  := user/util.c user/stats.c user/ktab.c user/ctrtab.c user/json.c user/log.c
 APP_SRCS  := $(filter-out $(LIB_SRCS),$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(APP_SRCS)) $(BUILD)/user/syscall_names.o

@@ -26,6 +26,9 @@ enum ls_drop {
 	LS_DROP_SYS_LAT = 0,	/* syscall_lat full */
 	LS_DROP_SYS_ERR,	/* syscall_errs full */
 	LS_DROP_TASK,		/* no per-task storage */
+	LS_DROP_SCHED,		/* sched_stats full */
+	LS_DROP_RUNQ,		/* runq_lat full */
+	LS_DROP_CULPRIT,	/* runq_culprits full */
 	LS_DROP_MAX,
 };
 
@@ -63,6 +66,49 @@ struct comm_val {
 	char comm[LS_COMM_LEN];
 };
 
+/* sched_stats: per (owner) scheduler time accounting, ns */
+struct sched_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 cgid;
+};
+
+struct sched_val {
+	__u64 runq_ns;		/* waited runnable for a CPU */
+	__u64 oncpu_ns;
+	__u64 sleep_ns;		/* off CPU after leaving in S (interruptible) */
+	__u64 disk_ns;		/* off CPU after leaving in D (uninterruptible) */
+	__u64 preempted_ns;	/* off CPU after being preempted while runnable */
+	__u64 other_ns;		/* off CPU after leaving in any other state */
+	__u64 vol_switches;	/* left the CPU to block */
+	__u64 invol_switches;	/* left the CPU while still runnable */
+};
+
+/* runq_lat: run-queue latency histogram, bucket in the key */
+struct runq_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 cgid;
+	__u16 bucket;
+	__u16 pad1;
+	__u32 pad2;
+};
+
+struct runq_val {
+	__u64 count;
+	__u64 max_ns;
+};
+
+/* runq_culprits: who held the CPU when a waiting task finally got it */
+struct culprit_key {
+	__u32 pid;	/* victim, keyed like sched_key */
+	__u32 tid;
+	__u64 cgid;
+	__u32 cpid;	/* culprit tgid */
+	__u32 pad;
+	__u64 ccgid;	/* culprit cgroup */
+};
+
 #ifdef __cplusplus
 #define LS_STATIC_ASSERT static_assert
 #else
@@ -71,5 +117,10 @@ struct comm_val {
 LS_STATIC_ASSERT(sizeof(struct sys_key) == 24, "sys_key layout");
 LS_STATIC_ASSERT(sizeof(struct sys_val) == 24, "sys_val layout");
 LS_STATIC_ASSERT(sizeof(struct err_key) == 24, "err_key layout");
+LS_STATIC_ASSERT(sizeof(struct sched_key) == 16, "sched_key layout");
+LS_STATIC_ASSERT(sizeof(struct sched_val) == 64, "sched_val layout");
+LS_STATIC_ASSERT(sizeof(struct runq_key) == 24, "runq_key layout");
+LS_STATIC_ASSERT(sizeof(struct runq_val) == 16, "runq_val layout");
+LS_STATIC_ASSERT(sizeof(struct culprit_key) == 32, "culprit_key layout");
 
 #endif /* LATSCOPE_H */

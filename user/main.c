@@ -16,6 +16,7 @@
 #include "opts.h"
 #include "probe.h"
 #include "sink.h"
+#include "sched.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -86,14 +87,59 @@ static int open_cgroup(const char *path, char *err, size_t len)
 	return fd;
 }
 
+struct collectors {
+	struct sys_coll *sys;
+	struct sched_coll *sched;
+};
+
+static void collectors__free(struct collectors *cs)
+{
+	sys_coll__free(cs->sys);
+	sched_coll__free(cs->sched);
+	memset(cs, 0, sizeof(*cs));
+}
+
+/*
+ * Start the collectors the options ask for. One that cannot start is
+ * switched off with one line saying why; only when none starts is it an
+ * error (returns -ENOENT).
+ */
+static int collectors__open(struct collectors *cs, const struct options *o, int cg_fd)
+{
+	struct coll_opts co = {};
+	bool want_sys = !o->no_syscalls && (o->view == VIEW_ALL || o->view == VIEW_SYSCALLS);
+	bool want_sched = !o->no_sched && (o->view == VIEW_ALL || o->view == VIEW_SCHED);
+	char why[256];
+
+	co.filter.by = o->by;
+	co.filter.pids = o->pids;
+	co.filter.npids = o->npids;
+	co.filter.comm = o->comm;
+	co.filter.cgroup_fd = cg_fd;
+	co.attach = attach_mode_from_env();
+	co.interval_s = o->interval_ns / 1e9;
+	if (want_sys) {
+		co.max_keys = o->max_keys;
+		if (sys_coll__open(&cs->sys, &co, why, sizeof(why)))
+			log_error("syscalls collector off: %s%s", why,
+				  want_sched ? "; the sched collector still runs" : "");
+	}
+	if (want_sched) {
+		co.max_keys = o->max_keys / 4;
+		if (sched_coll__open(&cs->sched, &co, why, sizeof(why)))
+			log_error("sched collector off: %s%s", why,
+				  cs->sys ? "; the syscalls collector still runs" : "");
+	}
+	return cs->sys || cs->sched ? 0 : -ENOENT;
+}
+
 static int cmd_top(const struct options *o)
 {
-	struct sys_coll_opts so = {};
-	struct sys_coll *sys = NULL;
+	struct collectors cs = {};
 	struct names *names = NULL;
 	struct interval iv = {};
 	struct text_opts to = {};
-	char why[256];
+	char why[256], what[64] = "";
 	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
 	int err = 0, cg_fd = -1;
 	bool tty = !o->json && isatty(STDOUT_FILENO);
@@ -107,8 +153,9 @@ static int cmd_top(const struct options *o)
 			log_error("invalid --pid '%u': no such process", o->pids[i]);
 			return 2;
 		}
-	if (o->no_syscalls) {
-		log_error("nothing to trace: every collector in this build is switched off");
+	if ((o->no_syscalls && o->no_sched) || (o->view == VIEW_SYSCALLS && o->no_syscalls) ||
+	    (o->view == VIEW_SCHED && o->no_sched)) {
+		log_error("nothing to trace: the collectors asked for are switched off");
 		return 2;
 	}
 	if (o->cgroup) {
@@ -124,28 +171,27 @@ static int cmd_top(const struct options *o)
 		err = 1;
 		goto cleanup;
 	}
-	so.filter.by = o->by;
-	so.filter.pids = o->pids;
-	so.filter.npids = o->npids;
-	so.filter.comm = o->comm;
-	so.filter.cgroup_fd = cg_fd;
-	so.attach = attach_mode_from_env();
-	so.max_keys = o->max_keys;
-	so.interval_s = o->interval_ns / 1e9;
-	err = sys_coll__open(&sys, &so, why, sizeof(why));
-	if (err) {
-		log_error("syscalls collector unavailable: %s; see 'latscope check'", why);
+	if (collectors__open(&cs, o, cg_fd)) {
+		log_error("no collector could start; see 'latscope check'");
 		err = 1;
 		goto cleanup;
 	}
-	log_info("attached syscalls (%s) in %.0f ms; interval %.3gs%s",
-		 sys_coll__variant(sys), (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6,
-		 o->interval_ns / 1e9, tty ? "; Ctrl-C to quit" : "");
+	if (cs.sys)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls (%s)",
+			 sys_coll__variant(cs.sys));
+	if (cs.sched)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%ssched (%s)",
+			 cs.sys ? ", " : "", sched_coll__variant(cs.sched));
+	log_info("attached %s in %.0f ms; interval %.3gs%s", what,
+		 (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6, o->interval_ns / 1e9,
+		 tty ? "; Ctrl-C to quit" : "");
 
 	iv.by = o->by;
 	to.tty = tty;
 	to.sort = o->sort;
 	to.max_rows = o->max_rows > 0 ? o->max_rows : tty ? 0 : 25;
+	to.show_sys = cs.sys != NULL;
+	to.show_sched = cs.sched != NULL;
 	t_prev = clock_ns(CLOCK_MONOTONIC);
 	deadline = t_prev + o->interval_ns;
 	for (;;) {
@@ -163,9 +209,13 @@ static int cmd_top(const struct options *o)
 		iv.realtime_ns = clock_ns(CLOCK_REALTIME);
 		iv.interval_s = (now - t_prev) / 1e9;
 		t_prev = now;
-		err = sys_coll__collect(sys, names, &iv);
-		if (err) {
+		if (cs.sys && (err = sys_coll__collect(cs.sys, names, &iv))) {
 			log_error("cannot read syscall maps: %s", strerror(-err));
+			err = 1;
+			goto cleanup;
+		}
+		if (cs.sched && (err = sched_coll__collect(cs.sched, names, &iv))) {
+			log_error("cannot read sched maps: %s", strerror(-err));
 			err = 1;
 			goto cleanup;
 		}
@@ -184,7 +234,7 @@ static int cmd_top(const struct options *o)
 	}
 	err = 0;
 cleanup:
-	sys_coll__free(sys);
+	collectors__free(&cs);
 	names__free(names);
 	interval__free(&iv);
 	if (cg_fd >= 0)
@@ -196,6 +246,43 @@ static const char *yesno(bool b)
 {
 	return b ? "yes" : "no";
 }
+
+/* load and attach one collector in one flavour, then detach: the truth
+ * about whether it runs here */
+static int try_sys(enum attach_mode m, char *why, size_t len)
+{
+	struct coll_opts co = { .filter = { .cgroup_fd = -1 }, .attach = m, .max_keys = 64 };
+	struct sys_coll *c = NULL;
+	int err = sys_coll__open(&c, &co, why, len);
+
+	sys_coll__free(c);
+	return err;
+}
+
+static int try_sched(enum attach_mode m, char *why, size_t len)
+{
+	struct coll_opts co = { .filter = { .cgroup_fd = -1 }, .attach = m, .max_keys = 64 };
+	struct sched_coll *c = NULL;
+	int err = sched_coll__open(&c, &co, why, len);
+
+	sched_coll__free(c);
+	return err;
+}
+
+static const struct {
+	const char *name, *needs;
+	int (*try)(enum attach_mode m, char *why, size_t len);
+} check_colls[] = {
+	{ "syscalls",
+	  "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
+	  "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU hash (task_comm)",
+	  try_sys },
+	{ "sched",
+	  "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch;\n"
+	  "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage (task_sched;\n"
+	  "  LRU hash task_sched_lru for raw_tp)",
+	  try_sched },
+};
 
 static int cmd_check(const struct options *o)
 {
@@ -214,51 +301,50 @@ static int cmd_check(const struct options *o)
 	priv = probe_privileges(why, sizeof(why));
 	printf("latscope %s on Linux %s, %d possible CPUs\n\n", LATSCOPE_VERSION, kver, ncpu);
 	printf("kernel features:\n");
-	printf("  %-34s %s\n", "BTF (/sys/kernel/btf/vmlinux)", yesno(btf));
-	printf("  %-34s %s\n", "raw_tp programs", yesno(probe_raw_tp()));
-	printf("  %-34s %s\n", "tp_btf raw_syscalls:sys_enter/exit",
+	printf("  %-36s %s\n", "BTF (/sys/kernel/btf/vmlinux)", yesno(btf));
+	printf("  %-36s %s\n", "raw_tp programs", yesno(probe_raw_tp()));
+	printf("  %-36s %s\n", "tp_btf raw_syscalls:sys_enter/exit",
 	       yesno(btf && probe_tp_btf("sys_enter") && probe_tp_btf("sys_exit")));
-	printf("  %-34s %s\n", "task storage map", yesno(probe_task_storage()));
-	printf("  %-34s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
-	printf("  %-34s %s\n", "ring buffer map", yesno(probe_ringbuf()));
-	printf("  %-34s %s%s%s\n", "cgroup v2", yesno(mnt), mnt ? " at " : "", mnt ? mnt : "");
-	printf("  %-34s %s%s%s\n", "privileges", yesno(priv), priv ? "" : ": ", priv ? "" : why);
+	printf("  %-36s %s\n", "tp_btf sched:sched_wakeup/switch",
+	       yesno(btf && probe_tp_btf("sched_wakeup") && probe_tp_btf("sched_switch")));
+	printf("  %-36s %s\n", "task storage map", yesno(probe_task_storage()));
+	printf("  %-36s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
+	printf("  %-36s %s\n", "ring buffer map", yesno(probe_ringbuf()));
+	printf("  %-36s %s%s%s\n", "cgroup v2", yesno(mnt), mnt ? " at " : "", mnt ? mnt : "");
+	printf("  %-36s %s%s%s\n", "privileges", yesno(priv), priv ? "" : ": ", priv ? "" : why);
 
-	printf("\ncollector syscalls: tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
-	       "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU hash (task_comm)\n");
-	if (priv) {
+	for (size_t c = 0; c < ARRAY_SIZE(check_colls); c++) {
 		static const struct { enum attach_mode m; const char *name; } variants[] = {
 			{ ATTACH_TP_BTF, "tp_btf" }, { ATTACH_RAW_TP, "raw_tp" },
 		};
 		const char *use = NULL;
 
+		printf("\ncollector %s: %s\n", check_colls[c].name, check_colls[c].needs);
+		if (!priv) {
+			printf("  verdict: %s: unavailable: %s\n", check_colls[c].name, why);
+			continue;
+		}
 		for (size_t i = 0; i < ARRAY_SIZE(variants); i++) {
-			struct sys_coll_opts so = { .filter = { .cgroup_fd = -1 },
-						    .attach = variants[i].m, .max_keys = 64 };
-			struct sys_coll *c = NULL;
-
-			if (sys_coll__open(&c, &so, why, sizeof(why)) == 0) {
+			if (check_colls[c].try(variants[i].m, why, sizeof(why)) == 0) {
 				printf("  %-8s ok (loaded and attached)\n", variants[i].name);
 				if (!use)
 					use = variants[i].name;
-				sys_coll__free(c);
 			} else {
 				printf("  %-8s no: %s\n", variants[i].name, why);
 			}
 		}
 		if (use) {
-			printf("  verdict: syscalls: ok, will use %s\n", use);
+			printf("  verdict: %s: ok, will use %s\n", check_colls[c].name, use);
 			ok++;
 		} else {
-			printf("  verdict: syscalls: unavailable (see the reasons above)\n");
+			printf("  verdict: %s: unavailable (see the reasons above)\n", check_colls[c].name);
 		}
-	} else {
-		printf("  verdict: syscalls: unavailable: %s\n", why);
 	}
 	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
 	       "%.1f MiB on a 64-CPU host\n",
-	       sys_coll__budget(0, ncpu) / 1048576.0, ncpu, sys_coll__budget(0, 64) / 1048576.0);
-	printf("verdict: %d of 1 collectors can run\n", ok);
+	       (sys_coll__budget(0, ncpu) + sched_coll__budget(0, ncpu)) / 1048576.0, ncpu,
+	       (sys_coll__budget(0, 64) + sched_coll__budget(0, 64)) / 1048576.0);
+	printf("verdict: %d of %zu collectors can run\n", ok, ARRAY_SIZE(check_colls));
 	return ok ? 0 : 1;
 }
 

@@ -7,7 +7,7 @@
 #include "util.h"
 
 const char usage_text[] =
-"Usage: latscope [top] [options]     live syscall latency table (default)\n"
+"Usage: latscope [top] [options]     live latency tables (default)\n"
 "       latscope check               what this kernel supports, per collector\n"
 "       latscope --version | --help\n"
 "\n"
@@ -20,9 +20,10 @@ const char usage_text[] =
 "      --by process|thread|cgroup   row key (default process)\n"
 "      --json              NDJSON to stdout, one object per interval\n"
 "      --sort p99|p50|max|count|errors|time   row order (default p99)\n"
-"      --view syscalls     which table to show\n"
+"      --view syscalls|sched   show (and run) only this collector\n"
 "      --rows N            at most N rows per interval in text mode\n"
-"      --max-keys N        syscall_lat map entries (default 16384)\n"
+"      --max-keys N        syscall_lat map entries (default 16384; sched maps\n"
+"                          get N/4, runq_lat and runq_culprits N/2)\n"
 "      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
 "  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
 "  -h, --help, --version\n"
@@ -127,9 +128,14 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 				BAD("invalid --sort '%s': want p99, p50, max, count, errors or time", optarg);
 			break;
 		case OPT_VIEW:
-			if (strcmp(optarg, "syscalls"))
-				BAD("invalid --view '%s': this build has the syscalls view only", optarg);
-			o->view = VIEW_SYSCALLS;
+			if (!strcmp(optarg, "syscalls"))
+				o->view = VIEW_SYSCALLS;
+			else if (!strcmp(optarg, "sched"))
+				o->view = VIEW_SCHED;
+			else if (!strcmp(optarg, "tcp"))
+				BAD("invalid --view 'tcp': the tcp collector is not in this build yet");
+			else
+				BAD("invalid --view '%s': want syscalls or sched", optarg);
 			break;
 		case OPT_ROWS:
 			if (parse_uint(optarg, 1000000, &v) || !v)

@@ -11,7 +11,9 @@
 #include "syscalls.h"
 
 enum view {
-	VIEW_SYSCALLS = 0,
+	VIEW_ALL = 0,		/* every collector that is on */
+	VIEW_SYSCALLS,
+	VIEW_SCHED,
 };
 
 struct options {

@@ -7,12 +7,17 @@ const char *const drop_names[LS_DROP_MAX] = {
 	[LS_DROP_SYS_LAT] = "syscall_lat",
 	[LS_DROP_SYS_ERR] = "syscall_errs",
 	[LS_DROP_TASK] = "task_storage",
+	[LS_DROP_SCHED] = "sched_stats",
+	[LS_DROP_RUNQ] = "runq_lat",
+	[LS_DROP_CULPRIT] = "runq_culprits",
 };
 
 void interval__reset(struct interval *iv)
 {
 	iv->nsys = 0;
 	iv->nerrs = 0;
+	iv->nsched = 0;
+	iv->nculprits = 0;
 	memset(iv->drops, 0, sizeof(iv->drops));
 }
 
@@ -20,5 +25,7 @@ void interval__free(struct interval *iv)
 {
 	free(iv->sys);
 	free(iv->errs);
+	free(iv->sched);
+	free(iv->culprits);
 	memset(iv, 0, sizeof(*iv));
 }

@@ -27,6 +27,28 @@ struct sys_row {
 	size_t err_off, err_n;	/* this row's errnos in interval.errs, by count desc */
 };
 
+struct culprit {
+	uint32_t pid;
+	uint64_t cgid;
+	char comm[LS_COMM_LEN];
+	const char *cgroup;
+	uint64_t runq_ns;	/* run-queue wait of the victim while it held the CPU */
+};
+
+#define SCHED_CULPRITS 3	/* kept per row, largest first */
+
+struct sched_row {
+	uint32_t pid, tid;
+	uint64_t cgid;
+	char comm[LS_COMM_LEN];
+	const char *cgroup;
+	struct lat_summary runq;	/* ns; runq.count = waits */
+	uint64_t runq_ns, oncpu_ns, offcpu_ns;
+	uint64_t sleep_ns, disk_ns, preempted_ns, other_ns;
+	uint64_t vol_switches, invol_switches;
+	size_t cul_off, cul_n;	/* this row's culprits in interval.culprits */
+};
+
 struct interval {
 	uint64_t realtime_ns;	/* when the interval ended */
 	double interval_s;	/* measured length */
@@ -35,6 +57,10 @@ struct interval {
 	size_t nsys, sys_cap;
 	struct errno_count *errs;
 	size_t nerrs, errs_cap;
+	struct sched_row *sched;
+	size_t nsched, sched_cap;
+	struct culprit *culprits;
+	size_t nculprits, culprits_cap;
 	uint64_t drops[LS_DROP_MAX];	/* events lost during the interval */
 };
 

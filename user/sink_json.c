@@ -60,10 +60,44 @@ int sink_json__render(FILE *f, const struct interval *iv)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
-	/* collectors not built yet still get their (empty) arrays: the
-	 * contract's shape does not depend on what is compiled in */
 	jw_arr_start(&w, "sched");
+	for (i = 0; i < iv->nsched; i++) {
+		const struct sched_row *r = &iv->sched[i];
+
+		jw_obj_start(&w, NULL);
+		if (iv->by != LS_BY_CGROUP) {
+			jw_uint(&w, "pid", r->pid);
+			if (iv->by == LS_BY_THREAD)
+				jw_uint(&w, "tid", r->tid);
+			jw_str(&w, "comm", r->comm);
+		}
+		jw_str(&w, "cgroup", r->cgroup ? r->cgroup : "");
+		jw_uint(&w, "runq_count", r->runq.count);
+		lat_fields(&w, "runq_us", &r->runq);
+		jw_num(&w, "runq_total_us", r->runq_ns / 1e3);
+		jw_num(&w, "oncpu_us", r->oncpu_ns / 1e3);
+		jw_num(&w, "offcpu_us", r->offcpu_ns / 1e3);
+		jw_num(&w, "offcpu_sleep_us", r->sleep_ns / 1e3);
+		jw_num(&w, "offcpu_disk_us", r->disk_ns / 1e3);
+		jw_num(&w, "preempted_us", r->preempted_ns / 1e3);
+		jw_uint(&w, "vol_switches", r->vol_switches);
+		jw_uint(&w, "invol_switches", r->invol_switches);
+		jw_arr_start(&w, "culprits");
+		for (j = 0; j < r->cul_n; j++) {
+			const struct culprit *c = &iv->culprits[r->cul_off + j];
+
+			jw_obj_start(&w, NULL);
+			jw_uint(&w, "pid", c->pid);
+			jw_str(&w, "comm", c->comm);
+			jw_str(&w, "cgroup", c->cgroup ? c->cgroup : "");
+			jw_num(&w, "runq_us", c->runq_ns / 1e3);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	}
 	jw_arr_end(&w);
+	/* the tcp collector is not built yet; its array keeps the shape */
 	jw_arr_start(&w, "tcp");
 	jw_arr_end(&w);
 	jw_obj_start(&w, "drops");

@@ -55,10 +55,40 @@ static int row_cmp(const void *a, const void *b)
 	return (x->nr > y->nr) - (x->nr < y->nr);
 }
 
+static double sched_sort_value(const struct sched_row *r, enum sort_by by)
+{
+	switch (by) {
+	case SORT_P50: return r->runq.p50;
+	case SORT_MAX: return r->runq.max;
+	case SORT_COUNT: return (double)r->runq.count;
+	case SORT_ERRORS:
+	case SORT_TIME: return (double)r->runq_ns;
+	case SORT_P99:
+	default: return r->runq.p99;
+	}
+}
+
+static int sched_cmp(const void *a, const void *b)
+{
+	const struct sched_row *x = a, *y = b;
+	double vx = sched_sort_value(x, g_sort), vy = sched_sort_value(y, g_sort);
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	if (x->runq_ns != y->runq_ns)
+		return x->runq_ns > y->runq_ns ? -1 : 1;
+	if (x->oncpu_ns != y->oncpu_ns)
+		return x->oncpu_ns > y->oncpu_ns ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 void rows_sort(struct interval *iv, enum sort_by by)
 {
 	g_sort = by;
 	qsort(iv->sys, iv->nsys, sizeof(*iv->sys), row_cmp);
+	qsort(iv->sched, iv->nsched, sizeof(*iv->sched), sched_cmp);
 }
 
 static int term_rows(void)
@@ -70,37 +100,49 @@ static int term_rows(void)
 	return 24;
 }
 
-int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts *o)
+static void owner_header(FILE *f, enum ls_by by)
 {
-	char ts[40], p50[16], p99[16], mx[16], tot[16], cnt[16], errs[40], en[32];
-	uint64_t dropped = 0;
-	size_t i, limit = iv->nsys;
-
-	for (i = 0; i < LS_DROP_MAX; i++)
-		dropped += iv->drops[i];
-	if (o->max_rows > 0 && (size_t)o->max_rows < limit)
-		limit = o->max_rows;
-	if (o->tty) {
-		int avail = term_rows() - 4;
-
-		if (avail < 1)
-			avail = 1;
-		if ((size_t)avail < limit)
-			limit = avail;
-		fputs("\033[H\033[2J", f);
-	}
-	fprintf(f, "%s  interval %.2fs  syscalls: %zu rows, sorted by %s  dropped: %llu\n",
-		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->interval_s, iv->nsys,
-		sort_names[o->sort], (unsigned long long)dropped);
-	if (iv->by == LS_BY_CGROUP)
+	if (by == LS_BY_CGROUP)
 		fprintf(f, "%-40s ", "CGROUP");
-	else if (iv->by == LS_BY_THREAD)
+	else if (by == LS_BY_THREAD)
 		fprintf(f, "%7s %7s %-15s ", "PID", "TID", "COMM");
 	else
 		fprintf(f, "%7s %-15s ", "PID", "COMM");
+}
+
+static void owner_cells(FILE *f, enum ls_by by, uint32_t pid, uint32_t tid, const char *comm,
+			const char *cgroup)
+{
+	if (by == LS_BY_CGROUP) {
+		const char *cg = cgroup && *cgroup ? cgroup : "?";
+		size_t l = strlen(cg);
+
+		/* keep the informative tail of long paths */
+		fprintf(f, "%-40s ", l > 40 ? cg + l - 40 : cg);
+	} else if (by == LS_BY_THREAD) {
+		fprintf(f, "%7u %7u %-15.15s ", pid, tid, comm);
+	} else {
+		fprintf(f, "%7u %-15.15s ", pid, comm);
+	}
+}
+
+static size_t fit(size_t n, int max_rows, int avail)
+{
+	if (max_rows > 0 && (size_t)max_rows < n)
+		n = max_rows;
+	if (avail >= 0 && (size_t)avail < n)
+		n = avail;
+	return n;
+}
+
+static void render_syscalls(FILE *f, const struct interval *iv, size_t limit)
+{
+	char p50[16], p99[16], mx[16], tot[16], cnt[16], errs[40], en[32];
+
+	owner_header(f, iv->by);
 	fprintf(f, "%-18s %8s %-18s %8s %8s %8s %8s\n", "SYSCALL", "COUNT", "ERRORS", "P50",
 		"P99", "MAX", "TOTAL");
-	for (i = 0; i < limit; i++) {
+	for (size_t i = 0; i < limit; i++) {
 		const struct sys_row *r = &iv->sys[i];
 		const char *name = syscall_name(r->nr);
 		char nbuf[24];
@@ -109,17 +151,7 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 			snprintf(nbuf, sizeof(nbuf), "syscall_%u", r->nr);
 			name = nbuf;
 		}
-		if (iv->by == LS_BY_CGROUP) {
-			const char *cg = r->cgroup && *r->cgroup ? r->cgroup : "?";
-			size_t l = strlen(cg);
-
-			/* keep the informative tail of long paths */
-			fprintf(f, "%-40s ", l > 40 ? cg + l - 40 : cg);
-		} else if (iv->by == LS_BY_THREAD) {
-			fprintf(f, "%7u %7u %-15.15s ", r->pid, r->tid, r->comm);
-		} else {
-			fprintf(f, "%7u %-15.15s ", r->pid, r->comm);
-		}
+		owner_cells(f, iv->by, r->pid, r->tid, r->comm, r->cgroup);
 		if (r->errors && r->err_n)
 			snprintf(errs, sizeof(errs), "%s %s", fmt_count(r->errors, cnt, sizeof(cnt)),
 				 errno_name(iv->errs[r->err_off].err, en, sizeof(en)));
@@ -134,6 +166,70 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 	}
 	if (limit < iv->nsys)
 		fprintf(f, "... %zu more rows\n", iv->nsys - limit);
+}
+
+static void render_sched(FILE *f, const struct interval *iv, size_t limit)
+{
+	char p50[16], p99[16], mx[16], tot[16], off[16], sw[16], cul[64], cq[16];
+
+	owner_header(f, iv->by);
+	fprintf(f, "%8s %8s %8s %9s %6s %8s %8s  %s\n", "RUNQ-P50", "RUNQ-P99", "RUNQ-MAX",
+		"RUNQ-TOT", "%CPU", "OFF-CPU", "SWITCHES", "TOP CULPRIT (its share of RUNQ-TOT)");
+	for (size_t i = 0; i < limit; i++) {
+		const struct sched_row *r = &iv->sched[i];
+		double pct = iv->interval_s > 0 ? r->oncpu_ns / (iv->interval_s * 1e7) : 0;
+
+		owner_cells(f, iv->by, r->pid, r->tid, r->comm, r->cgroup);
+		if (r->cul_n) {
+			const struct culprit *c = &iv->culprits[r->cul_off];
+
+			snprintf(cul, sizeof(cul), "%u %s (%s)", c->pid, c->comm,
+				 fmt_duration((double)c->runq_ns, cq, sizeof(cq)));
+		} else {
+			snprintf(cul, sizeof(cul), "-");
+		}
+		fprintf(f, "%8s %8s %8s %9s %6.1f %8s %8s  %s\n",
+			fmt_duration(r->runq.p50, p50, sizeof(p50)),
+			fmt_duration(r->runq.p99, p99, sizeof(p99)),
+			fmt_duration(r->runq.max, mx, sizeof(mx)),
+			fmt_duration((double)r->runq_ns, tot, sizeof(tot)), pct,
+			fmt_duration((double)r->offcpu_ns, off, sizeof(off)),
+			fmt_count(r->vol_switches + r->invol_switches, sw, sizeof(sw)), cul);
+	}
+	if (limit < iv->nsched)
+		fprintf(f, "... %zu more rows\n", iv->nsched - limit);
+}
+
+int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts *o)
+{
+	char ts[40];
+	uint64_t dropped = 0;
+	int avail = -1;
+	size_t i;
+
+	for (i = 0; i < LS_DROP_MAX; i++)
+		dropped += iv->drops[i];
+	if (o->tty) {
+		avail = term_rows() - 3;
+		if (o->show_sys && o->show_sched)
+			avail = (avail - 3) / 2;
+		if (avail < 1)
+			avail = 1;
+		fputs("\033[H\033[2J", f);
+	}
+	fprintf(f, "%s  interval %.2fs  sorted by %s  dropped: %llu\n",
+		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->interval_s,
+		sort_names[o->sort], (unsigned long long)dropped);
+	if (o->show_sys) {
+		fprintf(f, "syscalls: %zu rows\n", iv->nsys);
+		render_syscalls(f, iv, fit(iv->nsys, o->max_rows, avail));
+	}
+	if (o->show_sched) {
+		if (o->show_sys)
+			fputc('\n', f);
+		fprintf(f, "sched: %zu rows\n", iv->nsched);
+		render_sched(f, iv, fit(iv->nsched, o->max_rows, avail));
+	}
 	if (!o->tty)
 		fputc('\n', f);
 	fflush(f);

@@ -14,10 +14,6 @@
 #include "syscalls.skel.h"
 #include "util.h"
 
-/* idle keys are deleted from the kernel map after this long... */
-#define IDLE_EXPIRE_S	60.0
-/* ...or after two idle intervals once the map is this full */
-#define FULL_RATIO	0.75
 
 struct prev_sys {		/* last cumulative value of a syscall_lat key */
 	uint64_t count, sum_ns;
@@ -57,12 +53,12 @@ struct sys_coll {
 	int oom;
 };
 
-static int open_variant(struct sys_coll *c, const struct sys_coll_opts *o, bool btf,
+static int open_variant(struct sys_coll *c, const struct coll_opts *o, bool btf,
 			char *why, size_t why_len)
 {
 	const struct filter_opts *f = &o->filter;
 	struct syscalls *s;
-	int err, i;
+	int err;
 
 	s = syscalls__open();
 	if (!s) {
@@ -70,12 +66,7 @@ static int open_variant(struct sys_coll *c, const struct sys_coll_opts *o, bool 
 		snprintf(why, why_len, "cannot open BPF object: %s", strerror(-err));
 		return err;
 	}
-	s->rodata->key_by = f->by;
-	s->rodata->filter_pid_on = f->npids > 0;
-	s->rodata->filter_comm_on = f->comm != NULL;
-	if (f->comm)
-		strncpy((char *)s->rodata->filter_comm, f->comm, LS_COMM_LEN - 1);
-	s->rodata->filter_cg_on = f->cgroup_fd >= 0;
+	COLL_SET_RODATA(s->rodata, f);
 	bpf_program__set_autoload(s->progs.ls_enter_btf, btf);
 	bpf_program__set_autoload(s->progs.ls_exit_btf, btf);
 	bpf_program__set_autoload(s->progs.ls_enter_raw, !btf);
@@ -89,33 +80,14 @@ static int open_variant(struct sys_coll *c, const struct sys_coll_opts *o, bool 
 			 strerror(-err));
 		goto destroy;
 	}
-	for (i = 0; i < f->npids; i++) {
-		__u8 one = 1;
-
-		err = bpf_map__update_elem(s->maps.filter_pids, &f->pids[i], sizeof(f->pids[i]),
-					   &one, sizeof(one), BPF_ANY);
-		if (err) {
-			snprintf(why, why_len, "cannot set pid filter: %s", strerror(-err));
-			goto destroy;
-		}
-	}
-	if (f->cgroup_fd >= 0) {
-		__u32 zero = 0;
-
-		err = bpf_map__update_elem(s->maps.filter_cgroup, &zero, sizeof(zero),
-					   &f->cgroup_fd, sizeof(f->cgroup_fd), BPF_ANY);
-		if (err) {
-			snprintf(why, why_len, "cannot set cgroup filter: %s", strerror(-err));
-			goto destroy;
-		}
-	}
-	if (!o->no_attach) {
-		err = syscalls__attach(s);
-		if (err) {
-			snprintf(why, why_len, "cannot attach to raw_syscalls:sys_enter/sys_exit (%s): %s",
-				 btf ? "tp_btf" : "raw_tp", strerror(-err));
-			goto destroy;
-		}
+	err = coll_apply_filters(s->maps.filter_pids, s->maps.filter_cgroup, f, why, why_len);
+	if (err)
+		goto destroy;
+	err = syscalls__attach(s);
+	if (err) {
+		snprintf(why, why_len, "cannot attach to raw_syscalls:sys_enter/sys_exit (%s): %s",
+			 btf ? "tp_btf" : "raw_tp", strerror(-err));
+		goto destroy;
 	}
 	c->skel = s;
 	c->variant = btf ? "tp_btf" : "raw_tp";
@@ -125,7 +97,7 @@ destroy:
 	return err;
 }
 
-int sys_coll__open(struct sys_coll **out, const struct sys_coll_opts *o, char *why, size_t why_len)
+int sys_coll__open(struct sys_coll **out, const struct coll_opts *o, char *why, size_t why_len)
 {
 	struct sys_coll *c;
 	int err = -ENOMEM;
@@ -309,15 +281,13 @@ static int edelta_cmp(const void *a, const void *b)
 /* delete kernel keys that stayed idle long enough, and their memory here */
 static void expire_idle(struct sys_coll *c, long nkeys)
 {
-	uint32_t limit = (uint32_t)(IDLE_EXPIRE_S / c->interval_s);
+	uint32_t limit = coll_idle_limit(c->interval_s, nkeys, c->max_keys);
 	int lat_fd = bpf_map__fd(c->skel->maps.syscall_lat);
 	int err_fd = bpf_map__fd(c->skel->maps.syscall_errs);
 	const void *k;
 	void *v;
 	size_t pos;
 
-	if (nkeys > (long)(c->max_keys * FULL_RATIO) || limit < 2)
-		limit = 2;
 	for (int pass = 0; pass < 2; pass++) {
 		struct ktab *t = pass ? c->prev_err : c->prev_lat;
 		int fd = pass ? err_fd : lat_fd;
@@ -364,21 +334,9 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 	if (c->oom)
 		return -ENOMEM;
 
-	{	/* drop counters */
-		int ncpu = ncpus_possible();
-		uint64_t *vals = calloc(ncpu, sizeof(*vals));
-
-		for (__u32 d = 0; vals && d < LS_DROP_MAX; d++) {
-			uint64_t sum;
-
-			if (bpf_map_lookup_elem(bpf_map__fd(s->maps.drops), &d, vals))
-				continue;
-			sum = percpu_sum(vals, ncpu);
-			iv->drops[d] += counter_delta(c->prev_drops[d], sum);
-			c->prev_drops[d] = sum;
-		}
-		free(vals);
-	}
+	err = coll_read_drops(s->maps.drops, c->prev_drops, iv->drops);
+	if (err)
+		return err;
 
 	qsort(c->deltas, c->ndeltas, sizeof(*c->deltas), delta_cmp);
 	qsort(c->edeltas, c->nedeltas, sizeof(*c->edeltas), edelta_cmp);

@@ -4,30 +4,9 @@
 #define LATSCOPE_SYSCALLS_H
 
 #include <stdint.h>
+#include "collector.h"
 #include "names.h"
 #include "rows.h"
-
-enum attach_mode {
-	ATTACH_AUTO = 0,	/* tp_btf, falling back to raw_tp */
-	ATTACH_TP_BTF,
-	ATTACH_RAW_TP,
-};
-
-struct filter_opts {
-	enum ls_by by;
-	const uint32_t *pids;
-	int npids;
-	const char *comm;	/* NULL: no comm filter */
-	int cgroup_fd;		/* -1: no cgroup filter */
-};
-
-struct sys_coll_opts {
-	struct filter_opts filter;
-	enum attach_mode attach;
-	uint32_t max_keys;	/* syscall_lat entries; 0: default */
-	double interval_s;	/* for idle-key expiry */
-	int no_attach;		/* load only (check) */
-};
 
 #define SYS_DEFAULT_MAX_KEYS 16384
 
@@ -37,7 +16,7 @@ struct sys_coll;
  * Open, configure, load and attach the collector. On success *out is set
  * and 0 returned; on failure -errno and a reason in why.
  */
-int sys_coll__open(struct sys_coll **out, const struct sys_coll_opts *opts,
+int sys_coll__open(struct sys_coll **out, const struct coll_opts *opts,
 		   char *why, size_t why_len);
 
 /* "tp_btf" or "raw_tp": which program flavour is attached */

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Scheduler accounting from sched:sched_wakeup, sched_wakeup_new and
+ * sched_switch: run-queue latency, on-CPU time, off-CPU time split by why
+ * the task left the CPU, and who held the CPU while a task waited.
+ *
+ * Per-thread state lives in task storage (tp_btf programs, which get
+ * trusted task pointers) or, for the raw_tp fallback whose task pointers
+ * cannot key task storage, in an LRU hash keyed by thread id.
+ */
+#include "common.bpf.h"
+#include "compat.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define TASK_RUNNING		0x0
+#define TASK_INTERRUPTIBLE	0x1
+#define TASK_UNINTERRUPTIBLE	0x2
+#define TASK_NOLOAD		0x400
+#define OFF_PREEMPTED		0xffffffffu
+
+#define VERDICT_UNKNOWN	0
+#define VERDICT_YES	1
+#define VERDICT_NO	2
+
+struct task_sched {
+	__u64 ts_oncpu;		/* switched in at; 0: not known to be on CPU */
+	__u64 ts_off;		/* switched out at; 0: not known to be off CPU */
+	__u64 ts_runnable;	/* runnable (woken or preempted) since; 0: not waiting */
+	__u64 cgid;		/* cgroup, refreshed whenever it is current */
+	__u32 tgid;
+	__u32 off_state;	/* state when it left the CPU, or OFF_PREEMPTED */
+	__u32 waker_pid;	/* who woke it last */
+	__u32 waker_tid;
+	/* per-thread totals since attach (for the slow-syscall breakdown) */
+	__u64 oncpu_ns;
+	__u64 runq_ns;
+	__u64 blocked_ns;
+	__u64 disk_ns;
+	__u32 switches;
+	__u8 verdict;		/* cached filter verdict, VERDICT_* */
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_sched);
+} task_sched SEC(".maps");
+
+/* raw_tp fallback only; user space shrinks it to 1 entry otherwise */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct task_sched);
+} task_sched_lru SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sched_key);
+	__type(value, struct sched_val);
+} sched_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct runq_key);
+	__type(value, struct runq_val);
+} runq_lat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct culprit_key);
+	__type(value, __u64);
+} runq_culprits SEC(".maps");
+
+static __always_inline struct task_sched *state_of(struct task_struct *t, __u32 tid, bool btf)
+{
+	struct task_sched *s, zero = {};
+
+	if (btf)
+		return bpf_task_storage_get(&task_sched, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	s = bpf_map_lookup_elem(&task_sched_lru, &tid);
+	if (s)
+		return s;
+	bpf_map_update_elem(&task_sched_lru, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&task_sched_lru, &tid);
+}
+
+/* the filter verdict of a task that is not current: -p and --comm can be
+ * read off the task; --cgroup only when it last ran (cached verdict) */
+static __always_inline bool other_wanted(struct task_struct *t, struct task_sched *s)
+{
+	if (!filter_pid_on && !filter_comm_on && !filter_cg_on)
+		return true;
+	if (s->verdict != VERDICT_UNKNOWN)
+		return s->verdict == VERDICT_YES;
+	if (filter_cg_on)
+		return false;
+	if (filter_pid_on) {
+		__u32 tgid = BPF_CORE_READ(t, tgid);
+
+		if (!bpf_map_lookup_elem(&filter_pids, &tgid))
+			return false;
+	}
+	if (filter_comm_on) {
+		char comm[LS_COMM_LEN];
+		int i;
+
+		BPF_CORE_READ_STR_INTO(&comm, t, comm);
+		for (i = 0; i < LS_COMM_LEN; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+static __always_inline void *get_or_init(void *map, void *key, void *zero, __u32 drop)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		count_drop(drop);
+	return v;
+}
+
+static __always_inline void fill_key(struct sched_key *k, __u32 tgid, __u32 tid, __u64 cgid)
+{
+	if (key_by != LS_BY_CGROUP)
+		k->pid = tgid;
+	if (key_by == LS_BY_THREAD)
+		k->tid = tid;
+	k->cgid = cgid;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p, bool btf)
+{
+	struct task_sched *s;
+	__u64 cur = bpf_get_current_pid_tgid();
+	__u32 tid = BPF_CORE_READ(p, pid);
+
+	if (!tid)
+		return 0;
+	s = state_of(p, tid, btf);
+	if (!s)
+		return 0;
+	/* keep the earliest: a task already waiting stays waiting since then */
+	if (!s->ts_runnable)
+		s->ts_runnable = bpf_ktime_get_ns();
+	s->waker_pid = cur >> 32;
+	s->waker_tid = (__u32)cur;
+	return 0;
+}
+
+static __always_inline void account_prev(struct task_struct *prev, bool runnable, __u32 state,
+					 __u64 now, bool btf)
+{
+	__u64 cur = bpf_get_current_pid_tgid();	/* current is prev here */
+	__u32 tgid = cur >> 32, tid = (__u32)cur;
+	struct task_sched *s;
+	struct sched_key k = {};
+	struct sched_val zero = {}, *v;
+
+	if (!tid)	/* the idle task */
+		return;
+	s = state_of(prev, tid, btf);
+	if (!s) {
+		count_drop(LS_DROP_TASK);
+		return;
+	}
+	s->tgid = tgid;
+	s->cgid = bpf_get_current_cgroup_id();
+	if (filter_pid_on || filter_comm_on || filter_cg_on)
+		s->verdict = task_wanted(tgid) ? VERDICT_YES : VERDICT_NO;
+	if (s->verdict != VERDICT_NO) {
+		fill_key(&k, tgid, tid, s->cgid);
+		v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
+		if (v) {
+			if (s->ts_oncpu)
+				v->oncpu_ns += now - s->ts_oncpu;
+			if (runnable)
+				v->invol_switches += 1;
+			else
+				v->vol_switches += 1;
+		}
+	}
+	if (s->ts_oncpu)
+		s->oncpu_ns += now - s->ts_oncpu;
+	s->switches += 1;
+	s->ts_oncpu = 0;
+	s->ts_off = now;
+	s->off_state = runnable ? OFF_PREEMPTED : state;
+	s->ts_runnable = runnable ? now : 0;
+}
+
+static __always_inline void account_next(struct task_struct *next, __u64 now, __u64 prev_cgid,
+					 bool btf)
+{
+	__u32 tid = BPF_CORE_READ(next, pid), state;
+	__u64 off, runq, blocked, cur;
+	struct task_sched *s;
+	struct sched_key k = {};
+	struct sched_val zero = {}, *v;
+
+	if (!tid)
+		return;
+	s = state_of(next, tid, btf);
+	if (!s) {
+		count_drop(LS_DROP_TASK);
+		return;
+	}
+	s->ts_oncpu = now;
+	if (!s->ts_off && !s->ts_runnable)
+		return;	/* first sight of this task: nothing to account yet */
+	runq = s->ts_runnable ? now - s->ts_runnable : 0;
+	off = s->ts_off ? now - s->ts_off : runq;
+	if (runq > off)
+		runq = off;
+	blocked = off - runq;
+	state = s->ts_off ? s->off_state : OFF_PREEMPTED;
+	s->ts_off = 0;
+	s->ts_runnable = 0;
+	s->runq_ns += runq;
+	s->blocked_ns += blocked;
+	if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD) && state != OFF_PREEMPTED)
+		s->disk_ns += blocked;
+
+	if (!other_wanted(next, s))
+		return;
+	if (!s->tgid)
+		s->tgid = BPF_CORE_READ(next, tgid);
+	if (!s->cgid)
+		s->cgid = task_cgroup_id(next);
+	fill_key(&k, s->tgid, tid, s->cgid);
+	v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
+	if (!v)
+		return;
+	v->runq_ns += runq;
+	if (state == OFF_PREEMPTED)
+		v->preempted_ns += off;
+	else if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
+		v->disk_ns += off;
+	else if (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))
+		v->sleep_ns += off;	/* S, and TASK_IDLE kernel threads */
+	else
+		v->other_ns += off;
+
+	if (!runq)
+		return;
+	{
+		struct runq_key rk = { .pid = k.pid, .tid = k.tid, .cgid = k.cgid,
+				       .bucket = hist_bucket(runq) };
+		struct runq_val rz = {}, *rv;
+
+		rv = bpf_map_lookup_elem(&runq_lat, &rk);
+		if (!rv) {
+			rv = get_or_init(&runq_lat, &rk, &rz, LS_DROP_RUNQ);
+			if (!rv)
+				return;
+		}
+		rv->count += 1;
+		if (runq > rv->max_ns)
+			rv->max_ns = runq;
+	}
+	/* the task that held this CPU until now is who it waited for */
+	cur = bpf_get_current_pid_tgid();
+	if ((__u32)cur) {
+		struct culprit_key ck = { .pid = k.pid, .tid = k.tid, .cgid = k.cgid,
+					  .cpid = cur >> 32, .ccgid = prev_cgid };
+		__u64 czero = 0, *cv;
+
+		cv = bpf_map_lookup_elem(&runq_culprits, &ck);
+		if (!cv) {
+			cv = get_or_init(&runq_culprits, &ck, &czero, LS_DROP_CULPRIT);
+			if (!cv)
+				return;
+			note_comm(cur >> 32, (__u32)cur);
+		}
+		*cv += runq;
+	}
+}
+
+static __always_inline int on_switch(bool preempt, struct task_struct *prev,
+				     struct task_struct *next, bool btf)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 state = task_state(prev);
+	/* preempted tasks stay on the run queue whatever their state says */
+	bool runnable = preempt || state == TASK_RUNNING;
+
+	account_prev(prev, runnable, state, now, btf);
+	account_next(next, now, bpf_get_current_cgroup_id(), btf);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(ls_wakeup_btf, struct task_struct *p) { return on_wakeup(p, true); }
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(ls_wake_new_btf, struct task_struct *p) { return on_wakeup(p, true); }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ls_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(preempt, prev, next, true);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(ls_wakeup_raw, struct task_struct *p) { return on_wakeup(p, false); }
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(ls_wake_new_raw, struct task_struct *p) { return on_wakeup(p, false); }
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(ls_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(preempt, prev, next, false);
+}
