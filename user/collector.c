@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "collector.h"
 #include "mapread.h"
@@ -59,6 +62,16 @@ int coll_read_drops(struct bpf_map *map, uint64_t prev[LS_DROP_MAX], uint64_t dr
 	}
 	free(vals);
 	return 0;
+}
+
+bool coll_owner_gone(uint32_t pid, uint32_t tid)
+{
+	int r;
+
+	if (!pid)
+		return false;
+	r = tid ? (int)syscall(SYS_tgkill, pid, tid, 0) : kill((pid_t)pid, 0);
+	return r && errno == ESRCH;
 }
 
 uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys)

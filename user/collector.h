@@ -3,6 +3,7 @@
 #ifndef LATSCOPE_COLLECTOR_H
 #define LATSCOPE_COLLECTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -53,6 +54,12 @@ int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup,
  * drops[]. Returns 0 or -errno.
  */
 int coll_read_drops(struct bpf_map *map, uint64_t prev[LS_DROP_MAX], uint64_t drops[LS_DROP_MAX]);
+
+/*
+ * Has the owner of a row key gone? pid 0 (cgroup rows) never is; tid 0
+ * means the whole process. Used to free the keys of exited tasks early.
+ */
+bool coll_owner_gone(uint32_t pid, uint32_t tid);
 
 /* how many idle intervals before a key is deleted from its kernel map */
 uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys);

@@ -63,6 +63,7 @@ int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur,
 }
 
 size_t ctrtab__expire(struct ctrtab *c, uint32_t idle_limit, uint32_t gen,
+		      bool (*stale)(const void *key, void *ctx),
 		      void (*del)(const void *key, void *ctx), void *ctx)
 {
 	enum { CHUNK = 64 };
@@ -80,7 +81,8 @@ size_t ctrtab__expire(struct ctrtab *c, uint32_t idle_limit, uint32_t gen,
 		while (n < CHUNK && ktab__next(c->t, &pos, &k, &v)) {
 			const struct ctr_head *h = v;
 
-			if (h->idle >= idle_limit || h->seen != gen)
+			if (h->idle >= idle_limit || h->seen != gen ||
+			    (h->idle >= 2 && stale && stale(k, ctx)))
 				memcpy(victims + n++ * c->key_sz, k, c->key_sz);
 		}
 		for (size_t i = 0; i < n; i++) {

@@ -27,11 +27,13 @@ int ctrtab__update(struct ctrtab *t, const void *key, const uint64_t *cur,
 		   uint64_t *delta, uint32_t gen);
 
 /*
- * Forget keys idle for idle_limit generations or not seen in generation
- * gen; for each, call del(key, ctx) first (to delete it from the kernel
- * map). Returns the number forgotten.
+ * Forget keys idle for idle_limit generations, not seen in generation gen,
+ * or idle for two generations with stale(key, ctx) true (e.g. the owning
+ * task exited); for each, call del(key, ctx) first (to delete it from the
+ * kernel map). stale may be NULL. Returns the number forgotten.
  */
 size_t ctrtab__expire(struct ctrtab *t, uint32_t idle_limit, uint32_t gen,
+		      bool (*stale)(const void *key, void *ctx),
 		      void (*del)(const void *key, void *ctx), void *ctx);
 
 size_t ctrtab__len(const struct ctrtab *t);

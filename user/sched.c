@@ -299,6 +299,15 @@ struct del_ctx {
 	int fd;
 };
 
+/* all three sched keys start with (pid, tid) */
+static bool key_stale(const void *key, void *ctx)
+{
+	const struct sched_key *k = key;
+
+	(void)ctx;
+	return coll_owner_gone(k->pid, k->tid);
+}
+
 static void del_key(const void *key, void *ctx)
 {
 	bpf_map_delete_elem(((struct del_ctx *)ctx)->fd, key);
@@ -408,12 +417,12 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 
 	dc.fd = bpf_map__fd(s->maps.sched_stats);
 	ctrtab__expire(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
-		       c->gen, del_key, &dc);
+		       c->gen, key_stale, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.runq_lat);
 	ctrtab__expire(c->prev_runq, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 2),
-		       c->gen, del_key, &dc);
+		       c->gen, key_stale, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.runq_culprits);
 	ctrtab__expire(c->prev_cul, coll_idle_limit(c->interval_s, c->nkeys[2], c->max_keys * 2),
-		       c->gen, del_key, &dc);
+		       c->gen, key_stale, del_key, &dc);
 	return 0;
 }

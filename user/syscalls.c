@@ -302,7 +302,11 @@ static void expire_idle(struct sys_coll *c, long nkeys)
 				uint32_t idle = pass ? ((struct prev_err *)v)->idle : ((struct prev_sys *)v)->idle;
 				uint32_t seen = pass ? ((struct prev_err *)v)->seen : ((struct prev_sys *)v)->seen;
 
-				if (idle >= limit || seen != c->gen)
+				/* sys_key and err_key both start with (pid, tid) */
+				const struct sys_key *sk = k;
+
+				if (idle >= limit || seen != c->gen ||
+				    (idle >= 2 && coll_owner_gone(sk->pid, sk->tid)))
 					memcpy(victims[nv++], k, ksz);
 			}
 			for (int i = 0; i < nv; i++) {
