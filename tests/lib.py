@@ -330,17 +330,50 @@ def parse_rfc3339_utc(s):
 PROG_PREFIX = "ls_"
 
 
+def loaded_bpf(kind):
+    """{id: entry} of every loaded BPF object of kind "prog" or "link" (bpftool -j)."""
+    p = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 0, "bpftool -j %s show failed: %s" % (kind, p.stderr)
+    return {o["id"]: o for o in json.loads(p.stdout or "[]")}
+
+
 def our_progs():
     """{id: name} of the loaded BPF programs whose name starts with ls_."""
-    p = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
-                       timeout=10)
-    assert p.returncode == 0, "bpftool -j prog show failed: %s" % p.stderr
-    return {prog["id"]: prog.get("name", "") for prog in json.loads(p.stdout or "[]")
-            if prog.get("name", "").startswith(PROG_PREFIX)}
+    return {i: o.get("name", "") for i, o in loaded_bpf("prog").items()
+            if o.get("name", "").startswith(PROG_PREFIX)}
+
+
+def bpf_fds_of(pid):
+    """(prog ids, link ids) that process pid holds through its file descriptors,
+    read from /proc/PID/fdinfo (a link fd names its program too)."""
+    progs, links = set(), set()
+    fdinfo = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, val = line.partition(":")
+            if key == "prog_id":
+                progs.add(int(val))
+            elif key == "link_id":
+                links.add(int(val))
+    return progs, links
+
+
+def pinned_objects(root="/sys/fs/bpf"):
+    """Every path under the BPF filesystem (empty when it is not mounted)."""
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        found.update(os.path.join(dirpath, n) for n in dirnames + filenames)
+    return found
 
 
 def other_latscopes():
-    """Pids of latscope processes not started by this test run."""
+    """Pids of running latscope processes (by comm)."""
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():

@@ -387,6 +387,7 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 			if (!c->rd[r].count)
 				continue;
 			bins[nb].bucket = c->rd[r].k.bucket;
+			bins[nb].sum = 0;	/* runq_lat keeps no per-bucket sum */
 			bins[nb++].count = c->rd[r].count;
 			top_max = hist_bucket_clamp(c->rd[r].k.bucket, c->rd[r].max_ns);
 		}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "hist.h"
@@ -28,21 +29,32 @@ double hist_quantile(const struct hbin *bins, size_t n, double q, uint64_t max_n
 	if (rank > total)
 		rank = total;
 	for (i = 0; i < n; i = j) {
-		uint64_t c = 0;
+		uint64_t c = 0, sum = 0;
+		bool sum_known = true;
 		uint32_t b = bins[i].bucket;
 
-		for (j = i; j < n && bins[j].bucket == b; j++)
+		for (j = i; j < n && bins[j].bucket == b; j++) {
 			c += bins[j].count;
+			sum += bins[j].sum;
+			if (bins[j].count && !bins[j].sum)
+				sum_known = false;
+		}
 		if (!c)
 			continue;
 		if (cum + c >= rank) {
 			double lo = (double)hist_bucket_lo(b);
 			double w = (double)hist_bucket_width(b);
-			double v;
+			double hi = lo + w - 1, m = (double)sum / (double)c, h, v;
 
-			if (w <= 1)
+			if (cum + c == total && max_ns >= lo && max_ns <= hi)
+				hi = (double)max_ns;
+			if (w <= 1) {
 				v = lo;
-			else if (cum + c == total && max_ns >= lo && max_ns < lo + w)
+			} else if (sum_known && m >= lo && m <= hi) {
+				/* spread symmetrically around the known mean */
+				h = m - lo < hi - m ? m - lo : hi - m;
+				v = c == 1 ? m : m - h + 2 * h * ((double)(rank - cum) - 0.5) / (double)c;
+			} else if (cum + c == total && max_ns >= lo && max_ns < lo + w)
 				/* top bucket with a known max: samples lie in
 				 * [lo, max] and the last one is the max itself */
 				v = lo + ((double)max_ns - lo) * (double)(rank - cum) / (double)c;

@@ -7,10 +7,12 @@
 #include <stdint.h>
 #include "latscope.h"
 
-/* one histogram bucket and how many samples fell into it */
+/* one histogram bucket, how many samples fell into it and, when known,
+ * their exact sum (0: unknown) */
 struct hbin {
 	uint32_t bucket;
 	uint64_t count;
+	uint64_t sum;
 };
 
 /* all in nanoseconds */
@@ -24,7 +26,9 @@ struct lat_summary {
  * bucket may repeat; repeats add up). sum_ns is the exact sum of samples,
  * max_ns the exact largest sample or 0 if unknown (the top bucket's upper
  * edge is used then). Percentiles are nearest-rank, placed inside their
- * bucket assuming samples spread evenly across it, so each is within one
+ * bucket: spread evenly and symmetrically around the bucket's own mean when
+ * its sum is known (exact for a bucket holding one sample, or a tight
+ * cluster), else evenly across the bucket. Either way each is within one
  * bucket width (<= 12.5%) of the exact nearest-rank percentile.
  * A histogram with no samples yields all zeros.
  */

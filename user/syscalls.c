@@ -360,6 +360,7 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 		     j++) {
 			if (nb < HIST_BUCKETS) {
 				bins[nb].bucket = c->deltas[j].k.bucket;
+				bins[nb].sum = c->deltas[j].sum_ns;
 				bins[nb++].count = c->deltas[j].count;
 			}
 			sum += c->deltas[j].sum_ns;

@@ -383,3 +383,57 @@ TEST_CASE(stats_hbin_sort_orders_by_bucket_and_keeps_entries)
 	ASSERT(!memcmp(want, got, sizeof(want)), "sorting lost or changed counts");
 	hbin_sort(bins, 0);	/* must not touch anything */
 }
+
+/* with per-bucket sums, a bucket's samples are placed around their own mean */
+TEST_CASE(stats_known_bucket_sum_makes_single_samples_and_clusters_exact)
+{
+	uint64_t v = 10119000;	/* a 10.119 ms sleep, three times */
+	struct hbin one = { hist_bucket(v), 1, v };
+	struct hbin three = { hist_bucket(v), 3, 3 * v };
+	struct lat_summary s;
+
+	ASSERT(hist_quantile(&one, 1, 0.5, 0) == (double)v, "single sample: got %f",
+	       hist_quantile(&one, 1, 0.5, 0));
+	hist_summarize(&three, 1, 3 * v, v, &s);
+	ASSERT(s.p50 == (double)v, "p50 of a tight cluster: got %f want %llu", s.p50,
+	       (unsigned long long)v);
+	ASSERT(s.p99 <= (double)v + 1 && s.p99 >= (double)v - 1, "p99 %f", s.p99);
+}
+
+TEST_CASE(stats_percentiles_with_bucket_sums_stay_within_12_5_percent)
+{
+	static uint64_t samples[20000];
+	static struct hbin bins[HIST_BUCKETS];
+	uint64_t sums[HIST_BUCKETS] = {0}, counts[HIST_BUCKETS] = {0}, x = 88172645463325252ULL;
+	static const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
+	size_t n = 20000, nb = 0, i;
+
+	for (i = 0; i < n; i++) {	/* lognormal-ish: product of uniforms */
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		samples[i] = 1000 + (x % 1000) * (x % 997) * ((x >> 20) % 50 + 1);
+		counts[hist_bucket(samples[i])]++;
+		sums[hist_bucket(samples[i])] += samples[i];
+	}
+	for (i = 0; i < HIST_BUCKETS; i++)
+		if (counts[i])
+			bins[nb++] = (struct hbin){ (uint32_t)i, counts[i], sums[i] };
+	/* exact nearest-rank by sorting a copy */
+	for (size_t a = 1; a < n; a++) {	/* insertion sort is fine for a test */
+		uint64_t t = samples[a];
+		size_t b = a;
+
+		while (b > 0 && samples[b - 1] > t) {
+			samples[b] = samples[b - 1];
+			b--;
+		}
+		samples[b] = t;
+	}
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		size_t rank = (size_t)ceil(qs[i] * n);
+		double exact = (double)samples[rank - 1];
+		double got = hist_quantile(bins, nb, qs[i], samples[n - 1]);
+
+		ASSERT(fabs(got - exact) <= 0.125 * exact, "q=%.3f got %.0f exact %.0f", qs[i], got,
+		       exact);
+	}
+}
