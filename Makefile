@@ -45,7 +45,7 @@ LDLIBS   += $(LIBBPF_LIBS) -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -Wall -Werror \
 	      -Wno-unused-function
 
-.PHONY: all run test unit bench install clean deps format check-format
+.PHONY: all run test unit bench test-kernels install clean deps format check-format
 all: $(BUILD)/latscope
 
 deps:
@@ -108,6 +108,18 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
 	$(Q)python3 tests/run.py
+
+# a benchmark, not a test: prints figures and ratios, never gates CI
+bench:
+	$(Q)scripts/deps.sh --bench
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)scripts/bench.sh
+
+# the same binary on other kernels, under qemu
+test-kernels:
+	$(Q)scripts/deps.sh --kernels
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)scripts/kernel-matrix.sh
 
 install: $(BUILD)/latscope
 	install -D -m 0755 $(BUILD)/latscope $(DESTDIR)$(PREFIX)/sbin/latscope

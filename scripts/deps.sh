@@ -2,14 +2,22 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Install what latscope needs to build and test on Debian 12, and nothing
 # else. Idempotent and quiet: when everything is present it only checks.
-# Usage: scripts/deps.sh [--bench]   (--bench adds the peers make bench runs)
+# Usage: scripts/deps.sh [--bench] [--kernels]
+#   --bench    adds the peers `make bench` compares against
+#   --kernels  adds qemu and the Debian kernels `make test-kernels` boots
 set -eu
 
+# build, plus what the tests use: nftables/iproute2 for network namespaces,
+# bpftool to inspect what is loaded, setpriv (util-linux) for the non-root test
 PKGS="make gcc libc6-dev pkg-config clang llvm libbpf-dev bpftool libelf-dev
-zlib1g-dev linux-libc-dev python3 util-linux"
-if [ "${1:-}" = "--bench" ]; then
-	PKGS="$PKGS bpfcc-tools libbpf-tools bpftrace"
-fi
+zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables"
+for arg in "$@"; do
+	case "$arg" in
+	--bench) PKGS="$PKGS libbpf-tools bpftrace" ;;
+	--kernels) PKGS="$PKGS $(cat "$(dirname "$0")/kernels.txt" 2>/dev/null || true)" ;;
+	*) echo "latscope: deps.sh: unknown option '$arg'" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do

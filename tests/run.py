@@ -25,6 +25,8 @@ import lib  # noqa: E402
 
 
 def main():
+    # bpftool, nft, ip live in sbin; CI's PATH may not have it
+    os.environ["PATH"] = os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"
     args = sys.argv[1:]
     pattern = None
     unit_only = "--unit-only" in args
