@@ -29,6 +29,8 @@ enum ls_drop {
 	LS_DROP_SCHED,		/* sched_stats full */
 	LS_DROP_RUNQ,		/* runq_lat full */
 	LS_DROP_CULPRIT,	/* runq_culprits full */
+	LS_DROP_TCP,		/* tcp_stats full */
+	LS_DROP_TCP_HIST,	/* tcp_hist full */
 	LS_DROP_MAX,
 };
 
@@ -109,6 +111,63 @@ struct culprit_key {
 	__u64 ccgid;	/* culprit cgroup */
 };
 
+/* tcp_stats: per (owner, remote endpoint) TCP counters */
+struct conn_key {
+	__u32 pid;	/* owner's tgid; 0 when unknown (socket older than us) */
+	__u32 tid;
+	__u64 cgid;
+	__u8 raddr[16];	/* IPv4 in the first 4 bytes */
+	__u16 rport;	/* 0 for accepted connections (clients' ports vary) */
+	__u16 lport;	/* local port of accepted connections, else 0 */
+	__u16 family;	/* AF_INET or AF_INET6 */
+	__u16 pad;
+};
+
+struct conn_val {
+	__u64 connects;		/* attempts that finished, either way */
+	__u64 connect_errors;
+	__u64 refused;		/* ... of which by a reset (ECONNREFUSED) */
+	__u64 timeouts;		/* ... of which timed out (ETIMEDOUT) */
+	__u64 retransmits;
+	__u64 resets_sent;
+	__u64 resets_received;
+	__u64 closed;		/* established connections that ended */
+	__u64 bytes_sent;	/* acked bytes of the closed connections */
+	__u64 bytes_received;
+};
+
+enum tcp_hist_kind {
+	TCP_HIST_CONNECT = 0,	/* SYN_SENT/SYN_RECV -> ESTABLISHED */
+	TCP_HIST_RTT,		/* smoothed RTT samples */
+	TCP_HIST_LIFETIME,	/* first sight -> CLOSE */
+	TCP_HIST_KINDS,
+};
+
+/* tcp_hist: latency histograms per endpoint, kind and bucket in the key */
+struct conn_hist_key {
+	struct conn_key k;
+	__u16 kind;
+	__u16 bucket;
+	__u32 pad;
+};
+
+/* tcp_listeners: who listens where; the owner of the connections it
+ * accepts. Written by BPF at listen() and by user space at start for
+ * listeners that predate latscope. */
+struct listen_key {
+	__u32 netns;	/* network namespace inode */
+	__u16 port;	/* host order */
+	__u16 family;	/* the listener's own */
+};
+
+struct ls_owner {
+	__u32 pid;
+	__u32 tid;
+	__u64 cgid;
+	__u8 wanted;	/* passes the task filters */
+	__u8 pad[7];
+};
+
 #ifdef __cplusplus
 #define LS_STATIC_ASSERT static_assert
 #else
@@ -122,5 +181,8 @@ LS_STATIC_ASSERT(sizeof(struct sched_val) == 64, "sched_val layout");
 LS_STATIC_ASSERT(sizeof(struct runq_key) == 24, "runq_key layout");
 LS_STATIC_ASSERT(sizeof(struct runq_val) == 16, "runq_val layout");
 LS_STATIC_ASSERT(sizeof(struct culprit_key) == 32, "culprit_key layout");
+LS_STATIC_ASSERT(sizeof(struct conn_key) == 40, "conn_key layout");
+LS_STATIC_ASSERT(sizeof(struct conn_val) == 80, "conn_val layout");
+LS_STATIC_ASSERT(sizeof(struct conn_hist_key) == 48, "conn_hist_key layout");
 
 #endif /* LATSCOPE_H */

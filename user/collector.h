@@ -22,6 +22,7 @@ struct filter_opts {
 	int npids;
 	const char *comm;	/* NULL: no comm filter */
 	int cgroup_fd;		/* -1: no cgroup filter */
+	const char *cgroup_path;	/* that cgroup, relative to the cgroup2 mount */
 };
 
 struct coll_opts {

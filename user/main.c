@@ -18,6 +18,7 @@
 #include "sink.h"
 #include "sched.h"
 #include "syscalls.h"
+#include "tcp.h"
 #include "util.h"
 
 #ifndef LATSCOPE_VERSION
@@ -61,6 +62,19 @@ static enum attach_mode attach_mode_from_env(void)
 	return ATTACH_AUTO;
 }
 
+/* --cgroup PATH relative to the cgroup2 mount, with a leading '/' */
+static const char *cgroup_rel(const char *path)
+{
+	static char rel[4096];
+	const char *mnt = cgroup2_mount();
+	size_t ml = mnt ? strlen(mnt) : 0;
+
+	if (mnt && !strncmp(path, mnt, ml) && (path[ml] == '/' || !path[ml]))
+		path += ml;
+	snprintf(rel, sizeof(rel), "%s%s", path[0] == '/' ? "" : "/", path);
+	return rel;
+}
+
 /* open --cgroup PATH, absolute or relative to the cgroup2 mount */
 static int open_cgroup(const char *path, char *err, size_t len)
 {
@@ -90,12 +104,14 @@ static int open_cgroup(const char *path, char *err, size_t len)
 struct collectors {
 	struct sys_coll *sys;
 	struct sched_coll *sched;
+	struct tcp_coll *tcp;
 };
 
 static void collectors__free(struct collectors *cs)
 {
 	sys_coll__free(cs->sys);
 	sched_coll__free(cs->sched);
+	tcp_coll__free(cs->tcp);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -109,6 +125,7 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	struct coll_opts co = {};
 	bool want_sys = !o->no_syscalls && (o->view == VIEW_ALL || o->view == VIEW_SYSCALLS);
 	bool want_sched = !o->no_sched && (o->view == VIEW_ALL || o->view == VIEW_SCHED);
+	bool want_tcp = !o->no_tcp && (o->view == VIEW_ALL || o->view == VIEW_TCP);
 	char why[256];
 
 	co.filter.by = o->by;
@@ -116,21 +133,25 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	co.filter.npids = o->npids;
 	co.filter.comm = o->comm;
 	co.filter.cgroup_fd = cg_fd;
+	co.filter.cgroup_path = cg_fd >= 0 ? cgroup_rel(o->cgroup) : NULL;
 	co.attach = attach_mode_from_env();
 	co.interval_s = o->interval_ns / 1e9;
 	if (want_sys) {
 		co.max_keys = o->max_keys;
 		if (sys_coll__open(&cs->sys, &co, why, sizeof(why)))
-			log_error("syscalls collector off: %s%s", why,
-				  want_sched ? "; the sched collector still runs" : "");
+			log_error("syscalls collector off: %s", why);
 	}
 	if (want_sched) {
-		co.max_keys = o->max_keys / 4;
+		co.max_keys = o->max_keys / 8;
 		if (sched_coll__open(&cs->sched, &co, why, sizeof(why)))
-			log_error("sched collector off: %s%s", why,
-				  cs->sys ? "; the syscalls collector still runs" : "");
+			log_error("sched collector off: %s", why);
 	}
-	return cs->sys || cs->sched ? 0 : -ENOENT;
+	if (want_tcp) {
+		co.max_keys = o->max_keys / 2;
+		if (tcp_coll__open(&cs->tcp, &co, &o->tcp, why, sizeof(why)))
+			log_error("tcp collector off: %s", why);
+	}
+	return cs->sys || cs->sched || cs->tcp ? 0 : -ENOENT;
 }
 
 static int cmd_top(const struct options *o)
@@ -139,7 +160,7 @@ static int cmd_top(const struct options *o)
 	struct names *names = NULL;
 	struct interval iv = {};
 	struct text_opts to = {};
-	char why[256], what[64] = "";
+	char why[256], what[96] = "";
 	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
 	int err = 0, cg_fd = -1;
 	bool tty = !o->json && isatty(STDOUT_FILENO);
@@ -153,8 +174,9 @@ static int cmd_top(const struct options *o)
 			log_error("invalid --pid '%u': no such process", o->pids[i]);
 			return 2;
 		}
-	if ((o->no_syscalls && o->no_sched) || (o->view == VIEW_SYSCALLS && o->no_syscalls) ||
-	    (o->view == VIEW_SCHED && o->no_sched)) {
+	if ((o->no_syscalls && o->no_sched && o->no_tcp) ||
+	    (o->view == VIEW_SYSCALLS && o->no_syscalls) || (o->view == VIEW_SCHED && o->no_sched) ||
+	    (o->view == VIEW_TCP && o->no_tcp)) {
 		log_error("nothing to trace: the collectors asked for are switched off");
 		return 2;
 	}
@@ -181,7 +203,10 @@ static int cmd_top(const struct options *o)
 			 sys_coll__variant(cs.sys));
 	if (cs.sched)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%ssched (%s)",
-			 cs.sys ? ", " : "", sched_coll__variant(cs.sched));
+			 *what ? ", " : "", sched_coll__variant(cs.sched));
+	if (cs.tcp)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%stcp (%s)",
+			 *what ? ", " : "", tcp_coll__variant(cs.tcp));
 	log_info("attached %s in %.0f ms; interval %.3gs%s", what,
 		 (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6, o->interval_ns / 1e9,
 		 tty ? "; Ctrl-C to quit" : "");
@@ -192,6 +217,7 @@ static int cmd_top(const struct options *o)
 	to.max_rows = o->max_rows > 0 ? o->max_rows : tty ? 0 : 25;
 	to.show_sys = cs.sys != NULL;
 	to.show_sched = cs.sched != NULL;
+	to.show_tcp = cs.tcp != NULL;
 	t_prev = clock_ns(CLOCK_MONOTONIC);
 	deadline = t_prev + o->interval_ns;
 	for (;;) {
@@ -216,6 +242,11 @@ static int cmd_top(const struct options *o)
 		}
 		if (cs.sched && (err = sched_coll__collect(cs.sched, names, &iv))) {
 			log_error("cannot read sched maps: %s", strerror(-err));
+			err = 1;
+			goto cleanup;
+		}
+		if (cs.tcp && (err = tcp_coll__collect(cs.tcp, names, &iv))) {
+			log_error("cannot read tcp maps: %s", strerror(-err));
 			err = 1;
 			goto cleanup;
 		}
@@ -269,6 +300,16 @@ static int try_sched(enum attach_mode m, char *why, size_t len)
 	return err;
 }
 
+static int try_tcp(enum attach_mode m, char *why, size_t len)
+{
+	struct coll_opts co = { .filter = { .cgroup_fd = -1 }, .attach = m, .max_keys = 64 };
+	struct tcp_coll *c = NULL;
+	int err = tcp_coll__open(&c, &co, NULL, why, len);
+
+	tcp_coll__free(c);
+	return err;
+}
+
 static const struct {
 	const char *name, *needs;
 	int (*try)(enum attach_mode m, char *why, size_t len);
@@ -282,6 +323,11 @@ static const struct {
 	  "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage (task_sched;\n"
 	  "  LRU hash task_sched_lru for raw_tp)",
 	  try_sched },
+	{ "tcp",
+	  "tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_send_reset,\n"
+	  "  tcp:tcp_receive_reset, tcp:tcp_probe, tcp:tcp_destroy_sock;\n"
+	  "  maps: hash (tcp_stats, tcp_hist), LRU hash (tcp_sock_state, tcp_listeners)",
+	  try_tcp },
 };
 
 static int cmd_check(const struct options *o)
@@ -307,6 +353,9 @@ static int cmd_check(const struct options *o)
 	       yesno(btf && probe_tp_btf("sys_enter") && probe_tp_btf("sys_exit")));
 	printf("  %-36s %s\n", "tp_btf sched:sched_wakeup/switch",
 	       yesno(btf && probe_tp_btf("sched_wakeup") && probe_tp_btf("sched_switch")));
+	printf("  %-36s %s\n", "tp_btf sock:inet_sock_set_state, tcp:*",
+	       yesno(btf && probe_tp_btf("inet_sock_set_state") && probe_tp_btf("tcp_retransmit_skb") &&
+		     probe_tp_btf("tcp_probe")));
 	printf("  %-36s %s\n", "task storage map", yesno(probe_task_storage()));
 	printf("  %-36s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
 	printf("  %-36s %s\n", "ring buffer map", yesno(probe_ringbuf()));
@@ -342,8 +391,9 @@ static int cmd_check(const struct options *o)
 	}
 	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
 	       "%.1f MiB on a 64-CPU host\n",
-	       (sys_coll__budget(0, ncpu) + sched_coll__budget(0, ncpu)) / 1048576.0, ncpu,
-	       (sys_coll__budget(0, 64) + sched_coll__budget(0, 64)) / 1048576.0);
+	       (sys_coll__budget(0, ncpu) + sched_coll__budget(0, ncpu) + tcp_coll__budget(0)) /
+		       1048576.0,
+	       ncpu, (sys_coll__budget(0, 64) + sched_coll__budget(0, 64) + tcp_coll__budget(0)) / 1048576.0);
 	printf("verdict: %d of %zu collectors can run\n", ok, ARRAY_SIZE(check_colls));
 	return ok ? 0 : 1;
 }

@@ -20,10 +20,13 @@ const char usage_text[] =
 "      --by process|thread|cgroup   row key (default process)\n"
 "      --json              NDJSON to stdout, one object per interval\n"
 "      --sort p99|p50|max|count|errors|time   row order (default p99)\n"
-"      --view syscalls|sched   show (and run) only this collector\n"
+"      --view syscalls|sched|tcp   show (and run) only this collector\n"
+"      --port PORT         tcp: only this remote port (local port of accepted\n"
+"                          connections)\n"
+"      --raddr ADDR[/N]    tcp: only remote addresses in this prefix\n"
 "      --rows N            at most N rows per interval in text mode\n"
-"      --max-keys N        syscall_lat map entries (default 16384; sched maps\n"
-"                          get N/4, runq_lat and runq_culprits N/2)\n"
+"      --max-keys N        syscall_lat map entries (default 16384); the other\n"
+"                          maps scale with it (see README, Memory)\n"
 "      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
 "  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
 "  -h, --help, --version\n"
@@ -32,7 +35,7 @@ const char usage_text[] =
 
 enum {
 	OPT_COMM = 256, OPT_CGROUP, OPT_BY, OPT_JSON, OPT_SORT, OPT_VIEW, OPT_ROWS,
-	OPT_MAX_KEYS, OPT_NO_SYSCALLS, OPT_NO_SCHED, OPT_NO_TCP, OPT_VERSION,
+	OPT_MAX_KEYS, OPT_NO_SYSCALLS, OPT_NO_SCHED, OPT_NO_TCP, OPT_VERSION, OPT_PORT, OPT_RADDR,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +53,8 @@ static const struct option long_opts[] = {
 	{ "no-syscalls", no_argument, NULL, OPT_NO_SYSCALLS },
 	{ "no-sched", no_argument, NULL, OPT_NO_SCHED },
 	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "raddr", required_argument, NULL, OPT_RADDR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -133,9 +138,9 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			else if (!strcmp(optarg, "sched"))
 				o->view = VIEW_SCHED;
 			else if (!strcmp(optarg, "tcp"))
-				BAD("invalid --view 'tcp': the tcp collector is not in this build yet");
+				o->view = VIEW_TCP;
 			else
-				BAD("invalid --view '%s': want syscalls or sched", optarg);
+				BAD("invalid --view '%s': want syscalls, sched or tcp", optarg);
 			break;
 		case OPT_ROWS:
 			if (parse_uint(optarg, 1000000, &v) || !v)
@@ -146,6 +151,16 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			if (parse_uint(optarg, 1u << 24, &v) || v < 64)
 				BAD("invalid --max-keys '%s': want an integer in [64, 16777216]", optarg);
 			o->max_keys = (uint32_t)v;
+			break;
+		case OPT_PORT:
+			if (parse_uint(optarg, 65535, &v) || !v)
+				BAD("invalid --port '%s': want a TCP port in [1, 65535]", optarg);
+			o->tcp.port = (uint16_t)v;
+			break;
+		case OPT_RADDR:
+			if (parse_addr_prefix(optarg, &o->tcp.family, o->tcp.addr, &o->tcp.prefix))
+				BAD("invalid --raddr '%s': want an IPv4/IPv6 address with an optional /PREFIX (host bits zero)",
+				    optarg);
 			break;
 		case OPT_NO_SYSCALLS:
 			o->no_syscalls = true;

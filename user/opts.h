@@ -9,11 +9,13 @@
 #include "latscope.h"
 #include "sink.h"
 #include "syscalls.h"
+#include "tcp.h"
 
 enum view {
 	VIEW_ALL = 0,		/* every collector that is on */
 	VIEW_SYSCALLS,
 	VIEW_SCHED,
+	VIEW_TCP,
 };
 
 struct options {
@@ -25,6 +27,7 @@ struct options {
 	const char *comm;
 	const char *cgroup;
 	enum ls_by by;
+	struct tcp_filter tcp;	/* --port, --raddr */
 	bool json;
 	bool no_syscalls, no_sched, no_tcp;
 	enum sort_by sort;

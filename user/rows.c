@@ -10,6 +10,8 @@ const char *const drop_names[LS_DROP_MAX] = {
 	[LS_DROP_SCHED] = "sched_stats",
 	[LS_DROP_RUNQ] = "runq_lat",
 	[LS_DROP_CULPRIT] = "runq_culprits",
+	[LS_DROP_TCP] = "tcp_stats",
+	[LS_DROP_TCP_HIST] = "tcp_hist",
 };
 
 void interval__reset(struct interval *iv)
@@ -18,6 +20,7 @@ void interval__reset(struct interval *iv)
 	iv->nerrs = 0;
 	iv->nsched = 0;
 	iv->nculprits = 0;
+	iv->ntcp = 0;
 	memset(iv->drops, 0, sizeof(iv->drops));
 }
 
@@ -27,5 +30,6 @@ void interval__free(struct interval *iv)
 	free(iv->errs);
 	free(iv->sched);
 	free(iv->culprits);
+	free(iv->tcp);
 	memset(iv, 0, sizeof(*iv));
 }

@@ -49,6 +49,17 @@ struct sched_row {
 	size_t cul_off, cul_n;	/* this row's culprits in interval.culprits */
 };
 
+struct tcp_row {
+	uint32_t pid, tid;	/* pid 0: owner unknown (socket predates latscope) */
+	uint64_t cgid;
+	char comm[LS_COMM_LEN];
+	const char *cgroup;
+	uint16_t family, rport, lport;	/* lport set (rport 0) for accepted connections */
+	uint8_t raddr[16];
+	struct conn_val v;	/* interval deltas */
+	struct lat_summary connect, rtt, lifetime;	/* ns */
+};
+
 struct interval {
 	uint64_t realtime_ns;	/* when the interval ended */
 	double interval_s;	/* measured length */
@@ -61,6 +72,8 @@ struct interval {
 	size_t nsched, sched_cap;
 	struct culprit *culprits;
 	size_t nculprits, culprits_cap;
+	struct tcp_row *tcp;
+	size_t ntcp, tcp_cap;
 	uint64_t drops[LS_DROP_MAX];	/* events lost during the interval */
 };
 

@@ -88,7 +88,7 @@ static int open_variant(struct sched_coll *c, const struct coll_opts *o, bool bt
 	if (btf)
 		bpf_map__set_max_entries(s->maps.task_sched_lru, 1);
 	bpf_map__set_max_entries(s->maps.sched_stats, c->max_keys);
-	bpf_map__set_max_entries(s->maps.runq_lat, c->max_keys * 2);
+	bpf_map__set_max_entries(s->maps.runq_lat, c->max_keys * 4);
 	bpf_map__set_max_entries(s->maps.runq_culprits, c->max_keys * 2);
 
 	err = sched__load(s);
@@ -166,7 +166,7 @@ uint64_t sched_coll__budget(uint32_t max_keys, int ncpu)
 	uint64_t k = max_keys ? max_keys : SCHED_DEFAULT_MAX_KEYS;
 
 	return k * (sizeof(struct sched_key) + 64 + sizeof(struct sched_val) * ncpu) +
-	       2 * k * (sizeof(struct runq_key) + 64 + sizeof(struct runq_val) * ncpu) +
+	       4 * k * (sizeof(struct runq_key) + 64 + sizeof(struct runq_val) * ncpu) +
 	       2 * k * (sizeof(struct culprit_key) + 64 + 8ULL * ncpu);
 }
 
@@ -420,7 +420,7 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 	ctrtab__expire(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
 		       c->gen, key_stale, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.runq_lat);
-	ctrtab__expire(c->prev_runq, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 2),
+	ctrtab__expire(c->prev_runq, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 4),
 		       c->gen, key_stale, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.runq_culprits);
 	ctrtab__expire(c->prev_cul, coll_idle_limit(c->interval_s, c->nkeys[2], c->max_keys * 2),

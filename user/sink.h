@@ -26,7 +26,7 @@ struct text_opts {
 	bool tty;		/* clear and redraw instead of appending blocks */
 	int max_rows;		/* 0: no limit (on a TTY the screen height wins) */
 	enum sort_by sort;
-	bool show_sys, show_sched;	/* which tables */
+	bool show_sys, show_sched, show_tcp;	/* which tables */
 };
 
 /* one block: a timestamp header, then the table. Returns 0 or -errno. */

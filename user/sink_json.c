@@ -97,8 +97,43 @@ int sink_json__render(FILE *f, const struct interval *iv)
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
-	/* the tcp collector is not built yet; its array keeps the shape */
 	jw_arr_start(&w, "tcp");
+	for (i = 0; i < iv->ntcp; i++) {
+		const struct tcp_row *r = &iv->tcp[i];
+		char addr[64];
+		struct lat_summary ms = r->lifetime;
+
+		jw_obj_start(&w, NULL);
+		if (iv->by != LS_BY_CGROUP) {
+			jw_uint(&w, "pid", r->pid);
+			if (iv->by == LS_BY_THREAD)
+				jw_uint(&w, "tid", r->tid);
+			jw_str(&w, "comm", r->comm);
+		}
+		jw_str(&w, "cgroup", r->cgroup ? r->cgroup : "");
+		jw_str(&w, "direction", r->lport && !r->rport ? "in" : "out");
+		jw_str(&w, "raddr", fmt_addr(r->family, r->raddr, addr, sizeof(addr)));
+		jw_uint(&w, "rport", r->rport);
+		jw_uint(&w, "lport", r->lport);
+		jw_uint(&w, "connects", r->v.connects);
+		jw_uint(&w, "connect_errors", r->v.connect_errors);
+		jw_uint(&w, "connect_refused", r->v.refused);
+		jw_uint(&w, "connect_timeouts", r->v.timeouts);
+		lat_fields(&w, "connect_us", &r->connect);
+		jw_uint(&w, "retransmits", r->v.retransmits);
+		jw_uint(&w, "resets_sent", r->v.resets_sent);
+		jw_uint(&w, "resets_received", r->v.resets_received);
+		jw_uint(&w, "rtt_samples", r->rtt.count);
+		lat_fields(&w, "rtt_us", &r->rtt);
+		jw_uint(&w, "closed", r->v.closed);
+		jw_uint(&w, "bytes_sent", r->v.bytes_sent);
+		jw_uint(&w, "bytes_received", r->v.bytes_received);
+		/* lifetime in ms: the same summary scaled by 1e3 more */
+		ms.p50 /= 1e3; ms.p90 /= 1e3; ms.p99 /= 1e3; ms.p999 /= 1e3;
+		ms.max /= 1e3; ms.mean /= 1e3;
+		lat_fields(&w, "lifetime_ms", &ms);
+		jw_obj_end(&w);
+	}
 	jw_arr_end(&w);
 	jw_obj_start(&w, "drops");
 	for (i = 0; i < LS_DROP_MAX; i++)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "names.h"
 #include "sink.h"
@@ -84,11 +85,42 @@ static int sched_cmp(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+static double tcp_sort_value(const struct tcp_row *r, enum sort_by by)
+{
+	switch (by) {
+	case SORT_P50: return r->connect.p50;
+	case SORT_MAX: return r->connect.max;
+	case SORT_COUNT: return (double)r->v.connects;
+	case SORT_ERRORS:
+		return (double)(r->v.connect_errors + r->v.retransmits + r->v.resets_sent +
+				r->v.resets_received);
+	case SORT_TIME: return r->connect.total;
+	case SORT_P99:
+	default: return r->connect.p99;
+	}
+}
+
+static int tcp_cmp(const void *a, const void *b)
+{
+	const struct tcp_row *x = a, *y = b;
+	double vx = tcp_sort_value(x, g_sort), vy = tcp_sort_value(y, g_sort);
+	uint64_t tx = x->v.connect_errors + x->v.retransmits, ty = y->v.connect_errors + y->v.retransmits;
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	if (tx != ty)	/* trouble first */
+		return tx > ty ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return memcmp(x->raddr, y->raddr, 16);
+}
+
 void rows_sort(struct interval *iv, enum sort_by by)
 {
 	g_sort = by;
 	qsort(iv->sys, iv->nsys, sizeof(*iv->sys), row_cmp);
 	qsort(iv->sched, iv->nsched, sizeof(*iv->sched), sched_cmp);
+	qsort(iv->tcp, iv->ntcp, sizeof(*iv->tcp), tcp_cmp);
 }
 
 static int term_rows(void)
@@ -200,6 +232,45 @@ static void render_sched(FILE *f, const struct interval *iv, size_t limit)
 		fprintf(f, "... %zu more rows\n", iv->nsched - limit);
 }
 
+/* "10.0.0.2:8080", "[::1]:443"; accepted connections: "10.0.0.1 -> :8080" */
+static char *fmt_endpoint(const struct tcp_row *r, char *buf, size_t len)
+{
+	char a[64];
+
+	fmt_addr(r->family, r->raddr, a, sizeof(a));
+	if (r->lport && !r->rport)
+		snprintf(buf, len, r->family == AF_INET6 ? "[%s] -> :%u" : "%s -> :%u", a, r->lport);
+	else
+		snprintf(buf, len, r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, r->rport);
+	return buf;
+}
+
+static void render_tcp(FILE *f, const struct interval *iv, size_t limit)
+{
+	char ep[96], cp99[16], r50[16], r99[16], n1[16], n2[16], n3[16], n4[16], rst[40];
+
+	owner_header(f, iv->by);
+	fprintf(f, "%-28s %6s %8s %6s %7s %11s %8s %8s %6s\n", "REMOTE", "CONN", "CONN-P99",
+		"FAIL", "RETRANS", "RST OUT/IN", "RTT-P50", "RTT-P99", "CLOSED");
+	for (size_t i = 0; i < limit; i++) {
+		const struct tcp_row *r = &iv->tcp[i];
+
+		owner_cells(f, iv->by, r->pid, r->tid, r->comm, r->cgroup);
+		snprintf(rst, sizeof(rst), "%llu/%llu", (unsigned long long)r->v.resets_sent,
+			 (unsigned long long)r->v.resets_received);
+		fprintf(f, "%-28.28s %6s %8s %6s %7s %11s %8s %8s %6s\n",
+			fmt_endpoint(r, ep, sizeof(ep)), fmt_count(r->v.connects, n1, sizeof(n1)),
+			r->connect.count ? fmt_duration(r->connect.p99, cp99, sizeof(cp99)) : "-",
+			fmt_count(r->v.connect_errors, n2, sizeof(n2)),
+			fmt_count(r->v.retransmits, n3, sizeof(n3)), rst,
+			r->rtt.count ? fmt_duration(r->rtt.p50, r50, sizeof(r50)) : "-",
+			r->rtt.count ? fmt_duration(r->rtt.p99, r99, sizeof(r99)) : "-",
+			fmt_count(r->v.closed, n4, sizeof(n4)));
+	}
+	if (limit < iv->ntcp)
+		fprintf(f, "... %zu more rows\n", iv->ntcp - limit);
+}
+
 int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts *o)
 {
 	char ts[40];
@@ -210,9 +281,11 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 	for (i = 0; i < LS_DROP_MAX; i++)
 		dropped += iv->drops[i];
 	if (o->tty) {
+		int tables = o->show_sys + o->show_sched + o->show_tcp;
+
 		avail = term_rows() - 3;
-		if (o->show_sys && o->show_sched)
-			avail = (avail - 3) / 2;
+		if (tables > 1)
+			avail = (avail - 3 * (tables - 1)) / tables;
 		if (avail < 1)
 			avail = 1;
 		fputs("\033[H\033[2J", f);
@@ -229,6 +302,12 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 			fputc('\n', f);
 		fprintf(f, "sched: %zu rows\n", iv->nsched);
 		render_sched(f, iv, fit(iv->nsched, o->max_rows, avail));
+	}
+	if (o->show_tcp) {
+		if (o->show_sys || o->show_sched)
+			fputc('\n', f);
+		fprintf(f, "tcp: %zu rows\n", iv->ntcp);
+		render_tcp(f, iv, fit(iv->ntcp, o->max_rows, avail));
 	}
 	if (!o->tty)
 		fputc('\n', f);

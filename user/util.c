@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include "util.h"
 
 int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
@@ -144,5 +145,49 @@ char *fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len)
 	gmtime_r(&sec, &tm);
 	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03uZ", tmp, ms);
+	return buf;
+}
+
+int parse_addr_prefix(const char *s, int *family, uint8_t addr[16], unsigned int *prefix)
+{
+	char buf[64], *slash;
+	unsigned int bits, max;
+	uint8_t a[16] = {};
+	int fam;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	if (inet_pton(AF_INET, buf, a) == 1)
+		fam = AF_INET;
+	else if (inet_pton(AF_INET6, buf, a) == 1)
+		fam = AF_INET6;
+	else
+		return -EINVAL;
+	max = fam == AF_INET ? 32 : 128;
+	bits = max;
+	if (slash) {
+		uint64_t v;
+
+		if (parse_uint(slash + 1, max, &v))
+			return -EINVAL;
+		bits = (unsigned int)v;
+	}
+	for (unsigned int i = bits; i < max; i++)
+		if (a[i / 8] & (0x80 >> (i % 8)))
+			return -EINVAL;
+	*family = fam;
+	memcpy(addr, a, 16);
+	*prefix = bits;
+	return 0;
+}
+
+char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
 	return buf;
 }

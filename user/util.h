@@ -43,6 +43,18 @@ char *fmt_count(uint64_t n, char *buf, size_t len);
 /* RFC 3339 UTC time with milliseconds from a CLOCK_REALTIME ns value. */
 char *fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len);
 
+/*
+ * Parse "ADDR[/PREFIX]" (IPv4 or IPv6). Stores the family (AF_INET or
+ * AF_INET6), the address bytes (network order, IPv4 in the first 4) and
+ * the prefix length (default: the whole address). Host bits beyond the
+ * prefix must be zero ("10.0.0.1/8" is rejected as ambiguous). Returns 0 or
+ * -EINVAL.
+ */
+int parse_addr_prefix(const char *s, int *family, uint8_t addr[16], unsigned int *prefix);
+
+/* Format a family/address as text ("10.0.0.1", "::1"). Returns buf. */
+char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len);
+
 /* Counter delta that tolerates a reset (cur < prev means the key restarted). */
 static inline uint64_t counter_delta(uint64_t prev, uint64_t cur)
 {
