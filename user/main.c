@@ -14,6 +14,7 @@
 #include "mapread.h"
 #include "names.h"
 #include "opts.h"
+#include "privs.h"
 #include "probe.h"
 #include "sink.h"
 #include "sched.h"
@@ -207,6 +208,12 @@ static int cmd_top(const struct options *o)
 	if (cs.tcp)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%stcp (%s)",
 			 *what ? ", " : "", tcp_coll__variant(cs.tcp));
+	if (!o->keep_privileges && (err = privs_drop())) {
+		log_error("cannot drop privileges: %s; --keep-privileges runs without dropping them",
+			  strerror(-err));
+		err = 1;
+		goto cleanup;
+	}
 	log_info("attached %s in %.0f ms; interval %.3gs%s", what,
 		 (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6, o->interval_ns / 1e9,
 		 tty ? "; Ctrl-C to quit" : "");

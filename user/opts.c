@@ -28,6 +28,8 @@ const char usage_text[] =
 "      --max-keys N        syscall_lat map entries (default 16384); the other\n"
 "                          maps scale with it (see README, Memory)\n"
 "      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+"      --keep-privileges   do not drop capabilities once attached (by default\n"
+"                          only CAP_BPF is kept)\n"
 "  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
 "  -h, --help, --version\n"
 "\n"
@@ -36,6 +38,7 @@ const char usage_text[] =
 enum {
 	OPT_COMM = 256, OPT_CGROUP, OPT_BY, OPT_JSON, OPT_SORT, OPT_VIEW, OPT_ROWS,
 	OPT_MAX_KEYS, OPT_NO_SYSCALLS, OPT_NO_SCHED, OPT_NO_TCP, OPT_VERSION, OPT_PORT, OPT_RADDR,
+	OPT_KEEP_PRIVS,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "raddr", required_argument, NULL, OPT_RADDR },
+	{ "keep-privileges", no_argument, NULL, OPT_KEEP_PRIVS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -161,6 +165,9 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			if (parse_addr_prefix(optarg, &o->tcp.family, o->tcp.addr, &o->tcp.prefix))
 				BAD("invalid --raddr '%s': want an IPv4/IPv6 address with an optional /PREFIX (host bits zero)",
 				    optarg);
+			break;
+		case OPT_KEEP_PRIVS:
+			o->keep_privileges = true;
 			break;
 		case OPT_NO_SYSCALLS:
 			o->no_syscalls = true;

@@ -34,6 +34,7 @@ struct options {
 	enum view view;
 	int max_rows;		/* -1: default */
 	uint32_t max_keys;
+	bool keep_privileges;
 	int verbose;
 	bool help, version;
 };

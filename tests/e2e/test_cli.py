@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """End-to-end: the command-line contract of DESIGN.md section 4."""
 import re
+import time
 
 import lib
 
@@ -147,3 +148,31 @@ def test_version_and_help_exit_0():
     text = "\n".join(out.stdout)
     for word in ("top", "check", "--interval", "--json"):
         assert word in text, "--help does not mention %s:\n%s" % (word, text)
+
+
+def _cap_eff(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    raise AssertionError("no CapEff in /proc/%d/status" % pid)
+
+
+def test_capabilities_dropped_to_cap_bpf_after_attach_unless_kept():
+    cap_bpf = 1 << 39
+    with lib.Workload("syscalls", 0, 0, 3, 50) as w:
+        with lib.Agent("top", "--json", "-i", 0.3, "-p", w.pid) as a:
+            eff = _cap_eff(a.pid)
+            w.go()
+            w.result()
+            time.sleep(0.8)
+            r = a.stop()
+    assert eff == cap_bpf, "CapEff after attach %#x, want only CAP_BPF %#x" % (eff, cap_bpf)
+    assert r.rc == 0, r.describe()
+    # the maps are still readable without the other capabilities
+    assert lib.sum_syscalls(lib.intervals(r.stdout), w.pid)["getppid"]["count"] == 50
+    with lib.Agent("top", "--json", "-i", 0.3, "--keep-privileges") as a:
+        kept = _cap_eff(a.pid)
+        a.stop()
+    assert kept & (1 << 21), "--keep-privileges lost CAP_SYS_ADMIN: CapEff %#x" % kept
+    return "CapEff %#x after attach, %#x with --keep-privileges" % (eff, kept)
