@@ -413,8 +413,18 @@ int BPF_PROG(ls_tcp_state_btf, const struct sock *sk, int oldstate, int newstate
 	return on_set_state(sk, oldstate, newstate);
 }
 
+/* since 6.x the tracepoint also fires for retransmissions that failed
+ * (err: e.g. -EBUSY while the original is still queued in the host);
+ * only sent ones count, as in the kernel's RetransSegs. User space loads
+ * the variant that matches the tracepoint's arguments. */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(ls_tcp_retx_btf, const struct sock *sk) { return on_retransmit(sk); }
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(ls_tcp_retx3_btf, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	return err ? 0 : on_retransmit(sk);
+}
 
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(ls_tcp_rst_o_btf, const struct sock *sk) { return on_send_reset(sk); }
@@ -436,6 +446,12 @@ int BPF_PROG(ls_tcp_state_raw, const struct sock *sk, int oldstate, int newstate
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(ls_tcp_retx_raw, const struct sock *sk) { return on_retransmit(sk); }
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(ls_tcp_retx3_raw, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	return err ? 0 : on_retransmit(sk);
+}
 
 SEC("raw_tp/tcp_send_reset")
 int BPF_PROG(ls_tcp_rst_o_raw, const struct sock *sk) { return on_send_reset(sk); }

@@ -20,19 +20,48 @@ bool probe_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 }
 
-bool probe_tp_btf(const char *tp)
+static struct btf *vmlinux_btf(void)
 {
 	static struct btf *vmlinux;
+
+	if (!vmlinux)
+		vmlinux = btf__load_vmlinux_btf();
+	return vmlinux;
+}
+
+bool probe_tp_btf(const char *tp)
+{
+	struct btf *vmlinux = vmlinux_btf();
 	char name[128];
 
-	if (!vmlinux) {
-		vmlinux = btf__load_vmlinux_btf();
-		if (!vmlinux)
-			return false;
-	}
+	if (!vmlinux)
+		return false;
 	/* tp_btf resolves the tracepoint through this typedef */
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+int probe_tp_nargs(const char *tp)
+{
+	struct btf *vmlinux = vmlinux_btf();
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	if (!vmlinux)
+		return -1;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -1;
+	/* typedef -> pointer -> function prototype (void *data, args...) */
+	t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(vmlinux, t->type);
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	return btf_vlen(t) - 1;
 }
 
 bool probe_raw_tp(void)

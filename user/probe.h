@@ -10,6 +10,12 @@
 bool probe_btf(void);
 /* a BTF-typed raw tracepoint (tp_btf) exists for tracepoint tp */
 bool probe_tp_btf(const char *tp);
+/*
+ * Number of arguments of tracepoint tp in this kernel (its BTF typedef's
+ * prototype, minus the leading data pointer), or -1 when unknown. Some
+ * tracepoints grew arguments over time (tcp_retransmit_skb: err in 6.x).
+ */
+int probe_tp_nargs(const char *tp);
 bool probe_raw_tp(void);
 bool probe_task_storage(void);
 bool probe_ringbuf(void);

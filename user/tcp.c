@@ -14,6 +14,7 @@
 #include "ktab.h"
 #include "log.h"
 #include "mapread.h"
+#include "probe.h"
 #include "tcp.h"
 #include "tcp.skel.h"
 #include "util.h"
@@ -63,21 +64,26 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 	return np;
 }
 
-#define SET_AUTOLOAD(s, btf)                                                 \
-	do {                                                                 \
-		bpf_program__set_autoload((s)->progs.ls_tcp_state_btf, btf);  \
-		bpf_program__set_autoload((s)->progs.ls_tcp_retx_btf, btf);   \
-		bpf_program__set_autoload((s)->progs.ls_tcp_rst_o_btf, btf);  \
-		bpf_program__set_autoload((s)->progs.ls_tcp_rst_i_btf, btf);  \
-		bpf_program__set_autoload((s)->progs.ls_tcp_probe_btf, btf);  \
-		bpf_program__set_autoload((s)->progs.ls_tcp_dstr_btf, btf);   \
-		bpf_program__set_autoload((s)->progs.ls_tcp_state_raw, !btf); \
-		bpf_program__set_autoload((s)->progs.ls_tcp_retx_raw, !btf);  \
-		bpf_program__set_autoload((s)->progs.ls_tcp_rst_o_raw, !btf); \
-		bpf_program__set_autoload((s)->progs.ls_tcp_rst_i_raw, !btf); \
-		bpf_program__set_autoload((s)->progs.ls_tcp_probe_raw, !btf); \
-		bpf_program__set_autoload((s)->progs.ls_tcp_dstr_raw, !btf);  \
-	} while (0)
+static void set_autoload(struct tcp *s, bool btf)
+{
+	/* which tcp_retransmit_skb prototype this kernel has */
+	bool retx_err = probe_tp_nargs("tcp_retransmit_skb") >= 3;
+
+	bpf_program__set_autoload(s->progs.ls_tcp_state_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx_btf, btf && !retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx3_btf, btf && retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_rst_o_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_rst_i_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_probe_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_dstr_btf, btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_state_raw, !btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx_raw, !btf && !retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx3_raw, !btf && retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_rst_o_raw, !btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_rst_i_raw, !btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_probe_raw, !btf);
+	bpf_program__set_autoload(s->progs.ls_tcp_dstr_raw, !btf);
+}
 
 static int open_variant(struct tcp_coll *c, const struct coll_opts *o, const struct tcp_filter *tf,
 			bool btf, char *why, size_t why_len)
@@ -99,7 +105,7 @@ static int open_variant(struct tcp_coll *c, const struct coll_opts *o, const str
 		s->rodata->filter_prefix = tf->prefix;
 		memcpy((void *)s->rodata->filter_raddr, tf->addr, 16);
 	}
-	SET_AUTOLOAD(s, btf);
+	set_autoload(s, btf);
 	bpf_map__set_max_entries(s->maps.tcp_stats, c->max_keys);
 	bpf_map__set_max_entries(s->maps.tcp_hist, c->max_keys * 2);
 
