@@ -124,11 +124,14 @@ test-kernels:
 install: $(BUILD)/latscope
 	install -D -m 0755 $(BUILD)/latscope $(DESTDIR)$(PREFIX)/sbin/latscope
 
+# the kernel's style, see .clang-format (vmlinux.h is generated)
+FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c
+
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h tests/unit/*.c tests/workloads/*.c
+	clang-format -i $(FORMAT_SRCS)
 
 check-format:
-	clang-format --dry-run -Werror bpf/*.bpf.c user/*.c user/*.h
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(BUILD)

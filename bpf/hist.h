@@ -20,22 +20,39 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-#define HIST_SUB_BITS	3
-#define HIST_SUB	(1u << HIST_SUB_BITS)
+#define HIST_SUB_BITS 3
+#define HIST_SUB      (1u << HIST_SUB_BITS)
 /* bucket indexes cover every u64: (64 - HIST_SUB_BITS + 1) groups */
-#define HIST_BUCKETS	((64 - HIST_SUB_BITS + 1) * HIST_SUB)
+#define HIST_BUCKETS ((64 - HIST_SUB_BITS + 1) * HIST_SUB)
 
 /* floor(log2(v)) for v > 0, by binary search on shifts */
 static __always_inline __u32 hist_log2(__u64 v)
 {
 	__u32 r = 0;
 
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) { r += 1; }
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1) {
+		r += 1;
+	}
 	return r;
 }
 

@@ -10,9 +10,9 @@
 #include <linux/types.h>
 #endif
 
-#define LS_COMM_LEN	16
-#define LS_MAX_SYSCALL	1024	/* syscall numbers at or above are ignored */
-#define LS_MAX_PIDS	64	/* entries in the -p filter */
+#define LS_COMM_LEN    16
+#define LS_MAX_SYSCALL 1024 /* syscall numbers at or above are ignored */
+#define LS_MAX_PIDS    64   /* entries in the -p filter */
 
 /* how rows are keyed; chosen at load time (rodata) */
 enum ls_by {
@@ -23,14 +23,14 @@ enum ls_by {
 
 /* indexes of the drop counter array: why an event could not be recorded */
 enum ls_drop {
-	LS_DROP_SYS_LAT = 0,	/* syscall_lat full */
-	LS_DROP_SYS_ERR,	/* syscall_errs full */
-	LS_DROP_TASK,		/* no per-task storage */
-	LS_DROP_SCHED,		/* sched_stats full */
-	LS_DROP_RUNQ,		/* runq_lat full */
-	LS_DROP_CULPRIT,	/* runq_culprits full */
-	LS_DROP_TCP,		/* tcp_stats full */
-	LS_DROP_TCP_HIST,	/* tcp_hist full */
+	LS_DROP_SYS_LAT = 0, /* syscall_lat full */
+	LS_DROP_SYS_ERR,     /* syscall_errs full */
+	LS_DROP_TASK,	     /* no per-task storage */
+	LS_DROP_SCHED,	     /* sched_stats full */
+	LS_DROP_RUNQ,	     /* runq_lat full */
+	LS_DROP_CULPRIT,     /* runq_culprits full */
+	LS_DROP_TCP,	     /* tcp_stats full */
+	LS_DROP_TCP_HIST,    /* tcp_hist full */
 	LS_DROP_MAX,
 };
 
@@ -40,18 +40,18 @@ enum ls_drop {
  * memory budget): a process touches only a handful of buckets per syscall.
  */
 struct sys_key {
-	__u32 pid;	/* tgid; 0 when keyed by cgroup */
-	__u32 tid;	/* thread id when keyed by thread, else 0 */
-	__u64 cgid;	/* cgroup v2 id of the caller */
-	__u16 nr;	/* syscall number */
-	__u16 bucket;	/* hist_bucket(latency ns) */
+	__u32 pid;    /* tgid; 0 when keyed by cgroup */
+	__u32 tid;    /* thread id when keyed by thread, else 0 */
+	__u64 cgid;   /* cgroup v2 id of the caller */
+	__u16 nr;     /* syscall number */
+	__u16 bucket; /* hist_bucket(latency ns) */
 	__u32 pad;
 };
 
 struct sys_val {
 	__u64 count;
 	__u64 sum_ns;
-	__u64 max_ns;	/* largest latency seen in this bucket */
+	__u64 max_ns; /* largest latency seen in this bucket */
 };
 
 /* syscall_errs: failed returns per (owner, syscall, errno) */
@@ -60,7 +60,7 @@ struct err_key {
 	__u32 tid;
 	__u64 cgid;
 	__u16 nr;
-	__u16 err;	/* -ret, 1..4095 */
+	__u16 err; /* -ret, 1..4095 */
 	__u32 pad;
 };
 
@@ -76,14 +76,14 @@ struct sched_key {
 };
 
 struct sched_val {
-	__u64 runq_ns;		/* waited runnable for a CPU */
+	__u64 runq_ns; /* waited runnable for a CPU */
 	__u64 oncpu_ns;
-	__u64 sleep_ns;		/* off CPU after leaving in S (interruptible) */
-	__u64 disk_ns;		/* off CPU after leaving in D (uninterruptible) */
-	__u64 preempted_ns;	/* off CPU after being preempted while runnable */
-	__u64 other_ns;		/* off CPU after leaving in any other state */
-	__u64 vol_switches;	/* left the CPU to block */
-	__u64 invol_switches;	/* left the CPU while still runnable */
+	__u64 sleep_ns;	      /* off CPU after leaving in S (interruptible) */
+	__u64 disk_ns;	      /* off CPU after leaving in D (uninterruptible) */
+	__u64 preempted_ns;   /* off CPU after being preempted while runnable */
+	__u64 other_ns;	      /* off CPU after leaving in any other state */
+	__u64 vol_switches;   /* left the CPU to block */
+	__u64 invol_switches; /* left the CPU while still runnable */
 };
 
 /* runq_lat: run-queue latency histogram, bucket in the key */
@@ -103,20 +103,20 @@ struct runq_val {
 
 /* runq_culprits: who held the CPU when a waiting task finally got it */
 struct culprit_key {
-	__u32 pid;	/* victim, keyed like sched_key */
+	__u32 pid; /* victim, keyed like sched_key */
 	__u32 tid;
 	__u64 cgid;
-	__u32 cpid;	/* culprit tgid */
+	__u32 cpid; /* culprit tgid */
 	__u32 pad;
-	__u64 ccgid;	/* culprit cgroup */
+	__u64 ccgid; /* culprit cgroup */
 };
 
 /* tcp_stats: per (owner, remote endpoint) TCP counters */
 struct conn_key {
-	__u32 pid;	/* owner's tgid; 0 when unknown (socket older than us) */
+	__u32 pid; /* owner's tgid; 0 when unknown (socket older than us) */
 	__u32 tid;
 	__u64 cgid;
-	__u8 raddr[16];	/* IPv4 in the first 4 bytes */
+	__u8 raddr[16]; /* IPv4 in the first 4 bytes */
 	__u16 rport;	/* 0 for accepted connections (clients' ports vary) */
 	__u16 lport;	/* local port of accepted connections, else 0 */
 	__u16 family;	/* AF_INET or AF_INET6 */
@@ -124,22 +124,22 @@ struct conn_key {
 };
 
 struct conn_val {
-	__u64 connects;		/* attempts that finished, either way */
+	__u64 connects; /* attempts that finished, either way */
 	__u64 connect_errors;
-	__u64 refused;		/* ... of which by a reset (ECONNREFUSED) */
-	__u64 timeouts;		/* ... of which timed out (ETIMEDOUT) */
+	__u64 refused;	/* ... of which by a reset (ECONNREFUSED) */
+	__u64 timeouts; /* ... of which timed out (ETIMEDOUT) */
 	__u64 retransmits;
 	__u64 resets_sent;
 	__u64 resets_received;
-	__u64 closed;		/* established connections that ended */
-	__u64 bytes_sent;	/* acked bytes of the closed connections */
+	__u64 closed;	  /* established connections that ended */
+	__u64 bytes_sent; /* acked bytes of the closed connections */
 	__u64 bytes_received;
 };
 
 enum tcp_hist_kind {
-	TCP_HIST_CONNECT = 0,	/* SYN_SENT/SYN_RECV -> ESTABLISHED */
-	TCP_HIST_RTT,		/* smoothed RTT samples */
-	TCP_HIST_LIFETIME,	/* first sight -> CLOSE */
+	TCP_HIST_CONNECT = 0, /* SYN_SENT/SYN_RECV -> ESTABLISHED */
+	TCP_HIST_RTT,	      /* smoothed RTT samples */
+	TCP_HIST_LIFETIME,    /* first sight -> CLOSE */
 	TCP_HIST_KINDS,
 };
 
@@ -155,16 +155,16 @@ struct conn_hist_key {
  * accepts. Written by BPF at listen() and by user space at start for
  * listeners that predate latscope. */
 struct listen_key {
-	__u32 netns;	/* network namespace inode */
-	__u16 port;	/* host order */
-	__u16 family;	/* the listener's own */
+	__u32 netns;  /* network namespace inode */
+	__u16 port;   /* host order */
+	__u16 family; /* the listener's own */
 };
 
 struct ls_owner {
 	__u32 pid;
 	__u32 tid;
 	__u64 cgid;
-	__u8 wanted;	/* passes the task filters */
+	__u8 wanted; /* passes the task filters */
 	__u8 pad[7];
 };
 

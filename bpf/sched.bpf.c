@@ -13,24 +13,24 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define TASK_RUNNING		0x0
-#define TASK_INTERRUPTIBLE	0x1
-#define TASK_UNINTERRUPTIBLE	0x2
-#define TASK_NOLOAD		0x400
-#define OFF_PREEMPTED		0xffffffffu
+#define TASK_RUNNING	     0x0
+#define TASK_INTERRUPTIBLE   0x1
+#define TASK_UNINTERRUPTIBLE 0x2
+#define TASK_NOLOAD	     0x400
+#define OFF_PREEMPTED	     0xffffffffu
 
-#define VERDICT_UNKNOWN	0
+#define VERDICT_UNKNOWN 0
 #define VERDICT_YES	1
 #define VERDICT_NO	2
 
 struct task_sched {
-	__u64 ts_oncpu;		/* switched in at; 0: not known to be on CPU */
-	__u64 ts_off;		/* switched out at; 0: not known to be off CPU */
-	__u64 ts_runnable;	/* runnable (woken or preempted) since; 0: not waiting */
-	__u64 cgid;		/* cgroup, refreshed whenever it is current */
+	__u64 ts_oncpu;	   /* switched in at; 0: not known to be on CPU */
+	__u64 ts_off;	   /* switched out at; 0: not known to be off CPU */
+	__u64 ts_runnable; /* runnable (woken or preempted) since; 0: not waiting */
+	__u64 cgid;	   /* cgroup, refreshed whenever it is current */
 	__u32 tgid;
-	__u32 off_state;	/* state when it left the CPU, or OFF_PREEMPTED */
-	__u32 waker_pid;	/* who woke it last */
+	__u32 off_state; /* state when it left the CPU, or OFF_PREEMPTED */
+	__u32 waker_pid; /* who woke it last */
 	__u32 waker_tid;
 	/* per-thread totals since attach (for the slow-syscall breakdown) */
 	__u64 oncpu_ns;
@@ -38,7 +38,7 @@ struct task_sched {
 	__u64 blocked_ns;
 	__u64 disk_ns;
 	__u32 switches;
-	__u8 verdict;		/* cached filter verdict, VERDICT_* */
+	__u8 verdict; /* cached filter verdict, VERDICT_* */
 	__u8 pad[3];
 };
 
@@ -166,13 +166,13 @@ static __always_inline int on_wakeup(struct task_struct *p, bool btf)
 static __always_inline void account_prev(struct task_struct *prev, bool runnable, __u32 state,
 					 __u64 now, bool btf)
 {
-	__u64 cur = bpf_get_current_pid_tgid();	/* current is prev here */
+	__u64 cur = bpf_get_current_pid_tgid(); /* current is prev here */
 	__u32 tgid = cur >> 32, tid = (__u32)cur;
 	struct task_sched *s;
 	struct sched_key k = {};
 	struct sched_val zero = {}, *v;
 
-	if (!tid)	/* the idle task */
+	if (!tid) /* the idle task */
 		return;
 	s = state_of(prev, tid, btf);
 	if (!s) {
@@ -222,7 +222,7 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 	}
 	s->ts_oncpu = now;
 	if (!s->ts_off && !s->ts_runnable)
-		return;	/* first sight of this task: nothing to account yet */
+		return; /* first sight of this task: nothing to account yet */
 	runq = s->ts_runnable ? now - s->ts_runnable : 0;
 	off = s->ts_off ? now - s->ts_off : runq;
 	if (runq > off)
@@ -252,15 +252,15 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 	else if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
 		v->disk_ns += off;
 	else if (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))
-		v->sleep_ns += off;	/* S, and TASK_IDLE kernel threads */
+		v->sleep_ns += off; /* S, and TASK_IDLE kernel threads */
 	else
 		v->other_ns += off;
 
 	if (!runq)
 		return;
 	{
-		struct runq_key rk = { .pid = k.pid, .tid = k.tid, .cgid = k.cgid,
-				       .bucket = hist_bucket(runq) };
+		struct runq_key rk = {
+			.pid = k.pid, .tid = k.tid, .cgid = k.cgid, .bucket = hist_bucket(runq)};
 		struct runq_val rz = {}, *rv;
 
 		rv = bpf_map_lookup_elem(&runq_lat, &rk);
@@ -276,8 +276,11 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 	/* the task that held this CPU until now is who it waited for */
 	cur = bpf_get_current_pid_tgid();
 	if ((__u32)cur) {
-		struct culprit_key ck = { .pid = k.pid, .tid = k.tid, .cgid = k.cgid,
-					  .cpid = cur >> 32, .ccgid = prev_cgid };
+		struct culprit_key ck = {.pid = k.pid,
+					 .tid = k.tid,
+					 .cgid = k.cgid,
+					 .cpid = cur >> 32,
+					 .ccgid = prev_cgid};
 		__u64 czero = 0, *cv;
 
 		cv = bpf_map_lookup_elem(&runq_culprits, &ck);
@@ -305,10 +308,16 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 }
 
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(ls_wakeup_btf, struct task_struct *p) { return on_wakeup(p, true); }
+int BPF_PROG(ls_wakeup_btf, struct task_struct *p)
+{
+	return on_wakeup(p, true);
+}
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(ls_wake_new_btf, struct task_struct *p) { return on_wakeup(p, true); }
+int BPF_PROG(ls_wake_new_btf, struct task_struct *p)
+{
+	return on_wakeup(p, true);
+}
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(ls_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
@@ -317,10 +326,16 @@ int BPF_PROG(ls_switch_btf, bool preempt, struct task_struct *prev, struct task_
 }
 
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(ls_wakeup_raw, struct task_struct *p) { return on_wakeup(p, false); }
+int BPF_PROG(ls_wakeup_raw, struct task_struct *p)
+{
+	return on_wakeup(p, false);
+}
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(ls_wake_new_raw, struct task_struct *p) { return on_wakeup(p, false); }
+int BPF_PROG(ls_wake_new_raw, struct task_struct *p)
+{
+	return on_wakeup(p, false);
+}
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(ls_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)

@@ -9,7 +9,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* per-thread state, freed by the kernel together with the task */
 struct task_sys {
-	__u64 start_ns;	/* 0: not inside a traced syscall */
+	__u64 start_ns; /* 0: not inside a traced syscall */
 	__u32 nr;
 	__u32 pad;
 };
@@ -59,8 +59,11 @@ static __always_inline int on_sys_enter(long id)
 static __always_inline void record_errno(struct sys_key *k, long ret)
 {
 	struct err_key ek = {
-		.pid = k->pid, .tid = k->tid, .cgid = k->cgid,
-		.nr = k->nr, .err = (__u16)-ret,
+		.pid = k->pid,
+		.tid = k->tid,
+		.cgid = k->cgid,
+		.nr = k->nr,
+		.err = (__u16)-ret,
 	};
 	__u64 one = 1, *v;
 
@@ -127,13 +130,25 @@ static __always_inline int on_sys_exit(long ret)
 }
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(ls_enter_btf, struct pt_regs *regs, long id) { return on_sys_enter(id); }
+int BPF_PROG(ls_enter_btf, struct pt_regs *regs, long id)
+{
+	return on_sys_enter(id);
+}
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(ls_exit_btf, struct pt_regs *regs, long ret) { return on_sys_exit(ret); }
+int BPF_PROG(ls_exit_btf, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(ret);
+}
 
 SEC("raw_tp/sys_enter")
-int BPF_PROG(ls_enter_raw, struct pt_regs *regs, long id) { return on_sys_enter(id); }
+int BPF_PROG(ls_enter_raw, struct pt_regs *regs, long id)
+{
+	return on_sys_enter(id);
+}
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(ls_exit_raw, struct pt_regs *regs, long ret) { return on_sys_exit(ret); }
+int BPF_PROG(ls_exit_raw, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(ret);
+}

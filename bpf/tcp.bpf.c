@@ -16,33 +16,33 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET		2
-#define AF_INET6	10
-#define IPPROTO_TCP	6
-#define ECONNREFUSED	111
-#define ETIMEDOUT	110
-#define RTT_SAMPLE_NS	(100ULL * 1000 * 1000)	/* at most one RTT sample per socket per 100 ms */
+#define AF_INET	      2
+#define AF_INET6      10
+#define IPPROTO_TCP   6
+#define ECONNREFUSED  111
+#define ETIMEDOUT     110
+#define RTT_SAMPLE_NS (100ULL * 1000 * 1000) /* at most one RTT sample per socket per 100 ms */
 
 /* TCP states (include/net/tcp_states.h) */
-#define TCP_ESTABLISHED	1
+#define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT	2
 #define TCP_SYN_RECV	3
 #define TCP_CLOSE	7
 #define TCP_LISTEN	10
 
-const volatile __u16 filter_port = 0;		/* remote port (local port of accepted) */
+const volatile __u16 filter_port = 0; /* remote port (local port of accepted) */
 const volatile __u32 filter_raddr_on = 0;
 const volatile __u16 filter_family = 0;
-const volatile __u32 filter_prefix = 0;		/* bits */
+const volatile __u32 filter_prefix = 0; /* bits */
 const volatile __u8 filter_raddr[16] = {};
 
 struct sk_state {
 	struct conn_key k;
-	__u64 ts_start;		/* SYN_SENT/SYN_RECV or first sight */
-	__u64 ts_rtt;		/* last RTT sample */
+	__u64 ts_start; /* SYN_SENT/SYN_RECV or first sight */
+	__u64 ts_rtt;	/* last RTT sample */
 	__u8 established;
 	__u8 closed;
-	__u8 connecting;	/* a connect attempt is in flight */
+	__u8 connecting; /* a connect attempt is in flight */
 	__u8 pad[5];
 };
 
@@ -168,7 +168,7 @@ static __always_inline struct conn_val *stats_of(const struct conn_key *k)
 
 static __always_inline void hist_add(const struct conn_key *k, __u16 kind, __u64 ns)
 {
-	struct conn_hist_key hk = { .k = *k, .kind = kind, .bucket = hist_bucket(ns) };
+	struct conn_hist_key hk = {.k = *k, .kind = kind, .bucket = hist_bucket(ns)};
 	struct sys_val *v = bpf_map_lookup_elem(&tcp_hist, &hk), zero = {};
 
 	if (!v) {
@@ -181,7 +181,7 @@ static __always_inline void hist_add(const struct conn_key *k, __u16 kind, __u64
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	__sync_fetch_and_add(&v->sum_ns, ns);
-	if (ns > v->max_ns)	/* a lost race only loses a max within one bucket */
+	if (ns > v->max_ns) /* a lost race only loses a max within one bucket */
 		v->max_ns = ns;
 }
 
@@ -202,7 +202,7 @@ static __always_inline struct sk_state *state_or_adopt(const struct sock *sk)
 	if (!endpoint_wanted(&fresh.k))
 		return NULL;
 	fresh.k.cgid = 0;
-	fresh.established = 1;	/* not a connect we could time */
+	fresh.established = 1; /* not a connect we could time */
 	bpf_map_update_elem(&tcp_sock_state, &key, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&tcp_sock_state, &key);
 }
@@ -256,7 +256,7 @@ static __always_inline void on_accept_start(const struct sock *sk, __u64 now)
 		return;
 	lk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	lk.port = s.k.lport;
-	lk.family = BPF_CORE_READ(sk, __sk_common.skc_family);	/* the listener's, unmapped */
+	lk.family = BPF_CORE_READ(sk, __sk_common.skc_family); /* the listener's, unmapped */
 	o = bpf_map_lookup_elem(&tcp_listeners, &lk);
 	if (o) {
 		if (!o->wanted)
@@ -288,6 +288,10 @@ static __always_inline void on_close(const struct sock *sk, struct sk_state *s, 
 		int err = BPF_CORE_READ(sk, sk_err);
 
 		s->connecting = 0;
+		/* an accepted child that dies before ESTABLISHED (it lost the
+		 * race to be queued, say) is no failure a client saw */
+		if (s->k.lport && !s->k.rport)
+			return;
 		__sync_fetch_and_add(&v->connects, 1);
 		__sync_fetch_and_add(&v->connect_errors, 1);
 		if (err == ECONNREFUSED)
@@ -300,7 +304,8 @@ static __always_inline void on_close(const struct sock *sk, struct sk_state *s, 
 		return;
 	__sync_fetch_and_add(&v->closed, 1);
 	__sync_fetch_and_add(&v->bytes_sent, BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked));
-	__sync_fetch_and_add(&v->bytes_received, BPF_CORE_READ((struct tcp_sock *)sk, bytes_received));
+	__sync_fetch_and_add(&v->bytes_received,
+			     BPF_CORE_READ((struct tcp_sock *)sk, bytes_received));
 	if (s->ts_start)
 		hist_add(&s->k, TCP_HIST_LIFETIME, now - s->ts_start);
 }
@@ -356,7 +361,7 @@ static __always_inline int on_send_reset(const struct sock *sk)
 	struct sk_state *s;
 	struct conn_val *v;
 
-	if (!sk)	/* a reset for a packet no socket wanted */
+	if (!sk) /* a reset for a packet no socket wanted */
 		return 0;
 	s = state_or_adopt(sk);
 	if (s && (v = stats_of(&s->k)))
@@ -418,7 +423,10 @@ int BPF_PROG(ls_tcp_state_btf, const struct sock *sk, int oldstate, int newstate
  * only sent ones count, as in the kernel's RetransSegs. User space loads
  * the variant that matches the tracepoint's arguments. */
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(ls_tcp_retx_btf, const struct sock *sk) { return on_retransmit(sk); }
+int BPF_PROG(ls_tcp_retx_btf, const struct sock *sk)
+{
+	return on_retransmit(sk);
+}
 
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(ls_tcp_retx3_btf, const struct sock *sk, const struct sk_buff *skb, int err)
@@ -427,16 +435,28 @@ int BPF_PROG(ls_tcp_retx3_btf, const struct sock *sk, const struct sk_buff *skb,
 }
 
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(ls_tcp_rst_o_btf, const struct sock *sk) { return on_send_reset(sk); }
+int BPF_PROG(ls_tcp_rst_o_btf, const struct sock *sk)
+{
+	return on_send_reset(sk);
+}
 
 SEC("tp_btf/tcp_receive_reset")
-int BPF_PROG(ls_tcp_rst_i_btf, const struct sock *sk) { return on_receive_reset(sk); }
+int BPF_PROG(ls_tcp_rst_i_btf, const struct sock *sk)
+{
+	return on_receive_reset(sk);
+}
 
 SEC("tp_btf/tcp_probe")
-int BPF_PROG(ls_tcp_probe_btf, const struct sock *sk) { return on_probe(sk); }
+int BPF_PROG(ls_tcp_probe_btf, const struct sock *sk)
+{
+	return on_probe(sk);
+}
 
 SEC("tp_btf/tcp_destroy_sock")
-int BPF_PROG(ls_tcp_dstr_btf, const struct sock *sk) { return on_destroy(sk); }
+int BPF_PROG(ls_tcp_dstr_btf, const struct sock *sk)
+{
+	return on_destroy(sk);
+}
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ls_tcp_state_raw, const struct sock *sk, int oldstate, int newstate)
@@ -445,7 +465,10 @@ int BPF_PROG(ls_tcp_state_raw, const struct sock *sk, int oldstate, int newstate
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
-int BPF_PROG(ls_tcp_retx_raw, const struct sock *sk) { return on_retransmit(sk); }
+int BPF_PROG(ls_tcp_retx_raw, const struct sock *sk)
+{
+	return on_retransmit(sk);
+}
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(ls_tcp_retx3_raw, const struct sock *sk, const struct sk_buff *skb, int err)
@@ -454,13 +477,25 @@ int BPF_PROG(ls_tcp_retx3_raw, const struct sock *sk, const struct sk_buff *skb,
 }
 
 SEC("raw_tp/tcp_send_reset")
-int BPF_PROG(ls_tcp_rst_o_raw, const struct sock *sk) { return on_send_reset(sk); }
+int BPF_PROG(ls_tcp_rst_o_raw, const struct sock *sk)
+{
+	return on_send_reset(sk);
+}
 
 SEC("raw_tp/tcp_receive_reset")
-int BPF_PROG(ls_tcp_rst_i_raw, const struct sock *sk) { return on_receive_reset(sk); }
+int BPF_PROG(ls_tcp_rst_i_raw, const struct sock *sk)
+{
+	return on_receive_reset(sk);
+}
 
 SEC("raw_tp/tcp_probe")
-int BPF_PROG(ls_tcp_probe_raw, const struct sock *sk) { return on_probe(sk); }
+int BPF_PROG(ls_tcp_probe_raw, const struct sock *sk)
+{
+	return on_probe(sk);
+}
 
 SEC("raw_tp/tcp_destroy_sock")
-int BPF_PROG(ls_tcp_dstr_raw, const struct sock *sk) { return on_destroy(sk); }
+int BPF_PROG(ls_tcp_dstr_raw, const struct sock *sk)
+{
+	return on_destroy(sk);
+}

@@ -12,20 +12,20 @@
 #include "util.h"
 
 /* idle keys are deleted from the kernel map after this long... */
-#define IDLE_EXPIRE_S	60.0
+#define IDLE_EXPIRE_S 60.0
 /* ...or after two idle intervals once the map is this full */
-#define FULL_RATIO	0.75
+#define FULL_RATIO 0.75
 
-int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup,
-		       const struct filter_opts *f, char *why, size_t why_len)
+int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup, const struct filter_opts *f,
+		       char *why, size_t why_len)
 {
 	int err;
 
 	for (int i = 0; i < f->npids; i++) {
 		__u8 one = 1;
 
-		err = bpf_map__update_elem(pids, &f->pids[i], sizeof(f->pids[i]), &one,
-					   sizeof(one), BPF_ANY);
+		err = bpf_map__update_elem(pids, &f->pids[i], sizeof(f->pids[i]), &one, sizeof(one),
+					   BPF_ANY);
 		if (err) {
 			snprintf(why, why_len, "cannot set pid filter: %s", strerror(-err));
 			return err;

@@ -11,7 +11,7 @@
 #include "latscope.h"
 
 enum attach_mode {
-	ATTACH_AUTO = 0,	/* tp_btf, falling back to raw_tp */
+	ATTACH_AUTO = 0, /* tp_btf, falling back to raw_tp */
 	ATTACH_TP_BTF,
 	ATTACH_RAW_TP,
 };
@@ -20,35 +20,35 @@ struct filter_opts {
 	enum ls_by by;
 	const uint32_t *pids;
 	int npids;
-	const char *comm;	/* NULL: no comm filter */
-	int cgroup_fd;		/* -1: no cgroup filter */
-	const char *cgroup_path;	/* that cgroup, relative to the cgroup2 mount */
+	const char *comm;	 /* NULL: no comm filter */
+	int cgroup_fd;		 /* -1: no cgroup filter */
+	const char *cgroup_path; /* that cgroup, relative to the cgroup2 mount */
 };
 
 struct coll_opts {
 	struct filter_opts filter;
 	enum attach_mode attach;
-	uint32_t max_keys;	/* size of the collector's largest map; 0: default */
-	double interval_s;	/* for idle-key expiry */
+	uint32_t max_keys; /* size of the collector's largest map; 0: default */
+	double interval_s; /* for idle-key expiry */
 };
 
 /* every skeleton's rodata starts with common.bpf.h's globals */
-#define COLL_SET_RODATA(rodata, f)                                                   \
-	do {                                                                         \
-		(rodata)->key_by = (f)->by;                                          \
-		(rodata)->filter_pid_on = (f)->npids > 0;                            \
-		(rodata)->filter_comm_on = (f)->comm != NULL;                        \
-		if ((f)->comm)                                                       \
+#define COLL_SET_RODATA(rodata, f)                                                          \
+	do {                                                                                \
+		(rodata)->key_by = (f)->by;                                                 \
+		(rodata)->filter_pid_on = (f)->npids > 0;                                   \
+		(rodata)->filter_comm_on = (f)->comm != NULL;                               \
+		if ((f)->comm)                                                              \
 			strncpy((char *)(rodata)->filter_comm, (f)->comm, LS_COMM_LEN - 1); \
-		(rodata)->filter_cg_on = (f)->cgroup_fd >= 0;                        \
+		(rodata)->filter_cg_on = (f)->cgroup_fd >= 0;                               \
 	} while (0)
 
 /*
  * Fill the filter maps of a loaded object. Returns 0 or -errno with the
  * reason in why.
  */
-int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup,
-		       const struct filter_opts *f, char *why, size_t why_len);
+int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup, const struct filter_opts *f,
+		       char *why, size_t why_len);
 
 /*
  * Read a per-CPU drop-counter array and add what is new since *prev to

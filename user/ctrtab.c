@@ -9,7 +9,7 @@
 struct ctr_head {
 	uint32_t idle;	/* generations without change */
 	uint32_t seen;	/* last generation the key was read */
-	uint64_t ctr[];	/* nctr previous cumulative values */
+	uint64_t ctr[]; /* nctr previous cumulative values */
 };
 
 struct ctrtab {
@@ -42,8 +42,8 @@ void ctrtab__free(struct ctrtab *c)
 	free(c);
 }
 
-int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur,
-		   uint64_t *delta, uint32_t gen)
+int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur, uint64_t *delta,
+		   uint32_t gen)
 {
 	struct ctr_head *h;
 	bool created, any = false;

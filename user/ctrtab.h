@@ -23,8 +23,8 @@ void ctrtab__free(struct ctrtab *t);
  * means the key was re-created: its delta is its value). Returns 1 when
  * any delta is non-zero, 0 when none is, -ENOMEM on allocation failure.
  */
-int ctrtab__update(struct ctrtab *t, const void *key, const uint64_t *cur,
-		   uint64_t *delta, uint32_t gen);
+int ctrtab__update(struct ctrtab *t, const void *key, const uint64_t *cur, uint64_t *delta,
+		   uint32_t gen);
 
 /*
  * Forget keys idle for idle_limit generations, not seen in generation gen,

@@ -111,10 +111,22 @@ static void close_(struct jw *w, char c)
 		w->depth--;
 }
 
-void jw_obj_start(struct jw *w, const char *name) { open_(w, name, '{'); }
-void jw_obj_end(struct jw *w) { close_(w, '}'); }
-void jw_arr_start(struct jw *w, const char *name) { open_(w, name, '['); }
-void jw_arr_end(struct jw *w) { close_(w, ']'); }
+void jw_obj_start(struct jw *w, const char *name)
+{
+	open_(w, name, '{');
+}
+void jw_obj_end(struct jw *w)
+{
+	close_(w, '}');
+}
+void jw_arr_start(struct jw *w, const char *name)
+{
+	open_(w, name, '[');
+}
+void jw_arr_end(struct jw *w)
+{
+	close_(w, ']');
+}
 
 void jw_strn(struct jw *w, const char *name, const char *s, size_t len)
 {
@@ -153,7 +165,7 @@ void jw_num(struct jw *w, const char *name, double v)
 		return;
 	}
 	prefix(w, name);
-	if (fabs(v) >= 1e15) {	/* %.3f would be all digits, or not fit */
+	if (fabs(v) >= 1e15) { /* %.3f would be all digits, or not fit */
 		snprintf(buf, sizeof(buf), "%.17g", v);
 		fputs(buf, w->f);
 		return;

@@ -7,15 +7,15 @@
 
 struct ktab {
 	size_t key_sz, val_sz, slot_sz, val_off, used_off;
-	size_t cap;	/* power of two */
+	size_t cap; /* power of two */
 	size_t len;
-	unsigned char *slots;	/* [key][pad][val][pad][used], 8-aligned */
+	unsigned char *slots; /* [key][pad][val][pad][used], 8-aligned */
 };
 
 static uint64_t hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
 	while (n--) {
 		h ^= *b++;
@@ -117,7 +117,7 @@ void *ktab__upsert(struct ktab *t, const void *key, bool *created)
 			*created = false;
 		return slot(t, i) + t->val_off;
 	}
-	if ((t->len + 1) * 4 > t->cap * 3) {	/* keep load <= 75% */
+	if ((t->len + 1) * 4 > t->cap * 3) { /* keep load <= 75% */
 		if (grow(t))
 			return NULL;
 		i = find(t, key, &found);
@@ -149,8 +149,7 @@ bool ktab__del(struct ktab *t, const void *key)
 			break;
 		home = hash_bytes(s, t->key_sz) & mask;
 		/* can s move to i? only if its home is not in (i, j] cyclically */
-		if ((j > i && (home <= i || home > j)) ||
-		    (j < i && (home <= i && home > j))) {
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
 			memcpy(slot(t, i), s, t->slot_sz);
 			i = j;
 		}

@@ -3,7 +3,7 @@
 #ifndef LATSCOPE_LOG_H
 #define LATSCOPE_LOG_H
 
-extern int log_verbosity;	/* 0 = errors and notices, 1 = -v, 2 = -vv */
+extern int log_verbosity; /* 0 = errors and notices, 1 = -v, 2 = -vv */
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -85,7 +85,8 @@ static int open_cgroup(const char *path, char *err, size_t len)
 	int fd;
 
 	if (!mnt) {
-		snprintf(err, len, "invalid --cgroup '%s': no cgroup v2 hierarchy is mounted", path);
+		snprintf(err, len, "invalid --cgroup '%s': no cgroup v2 hierarchy is mounted",
+			 path);
 		return -ENOENT;
 	}
 	if (!strncmp(path, mnt, strlen(mnt)) && (path[strlen(mnt)] == '/' || !path[strlen(mnt)]))
@@ -94,7 +95,8 @@ static int open_cgroup(const char *path, char *err, size_t len)
 		snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
 	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(err, len, "invalid --cgroup '%s': cannot open %s: %s", path, full, strerror(errno));
+		snprintf(err, len, "invalid --cgroup '%s': cannot open %s: %s", path, full,
+			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -ENOENT;
@@ -176,8 +178,8 @@ static int cmd_top(const struct options *o)
 			return 2;
 		}
 	if ((o->no_syscalls && o->no_sched && o->no_tcp) ||
-	    (o->view == VIEW_SYSCALLS && o->no_syscalls) || (o->view == VIEW_SCHED && o->no_sched) ||
-	    (o->view == VIEW_TCP && o->no_tcp)) {
+	    (o->view == VIEW_SYSCALLS && o->no_syscalls) ||
+	    (o->view == VIEW_SCHED && o->no_sched) || (o->view == VIEW_TCP && o->no_tcp)) {
 		log_error("nothing to trace: the collectors asked for are switched off");
 		return 2;
 	}
@@ -209,8 +211,9 @@ static int cmd_top(const struct options *o)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%stcp (%s)",
 			 *what ? ", " : "", tcp_coll__variant(cs.tcp));
 	if (!o->keep_privileges && (err = privs_drop())) {
-		log_error("cannot drop privileges: %s; --keep-privileges runs without dropping them",
-			  strerror(-err));
+		log_error(
+			"cannot drop privileges: %s; --keep-privileges runs without dropping them",
+			strerror(-err));
 		err = 1;
 		goto cleanup;
 	}
@@ -228,11 +231,12 @@ static int cmd_top(const struct options *o)
 	t_prev = clock_ns(CLOCK_MONOTONIC);
 	deadline = t_prev + o->interval_ns;
 	for (;;) {
-		struct timespec ts = { .tv_sec = deadline / 1000000000ULL,
-				       .tv_nsec = deadline % 1000000000ULL };
+		struct timespec ts = {.tv_sec = deadline / 1000000000ULL,
+				      .tv_nsec = deadline % 1000000000ULL};
 		uint64_t now;
 
-		while (!stop_signal && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		while (!stop_signal &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 		now = clock_ns(CLOCK_MONOTONIC);
 		/* on a signal, a pipe still gets the partial interval: no data lost */
@@ -258,7 +262,8 @@ static int cmd_top(const struct options *o)
 			goto cleanup;
 		}
 		rows_sort(&iv, o->sort);
-		err = o->json ? sink_json__render(stdout, &iv) : sink_text__render(stdout, &iv, &to);
+		err = o->json ? sink_json__render(stdout, &iv)
+			      : sink_text__render(stdout, &iv, &to);
 		if (err) {
 			/* reader went away (e.g. `| head`): a normal way to stop */
 			err = 0;
@@ -289,7 +294,7 @@ static const char *yesno(bool b)
  * about whether it runs here */
 static int try_sys(enum attach_mode m, char *why, size_t len)
 {
-	struct coll_opts co = { .filter = { .cgroup_fd = -1 }, .attach = m, .max_keys = 64 };
+	struct coll_opts co = {.filter = {.cgroup_fd = -1}, .attach = m, .max_keys = 64};
 	struct sys_coll *c = NULL;
 	int err = sys_coll__open(&c, &co, why, len);
 
@@ -299,7 +304,7 @@ static int try_sys(enum attach_mode m, char *why, size_t len)
 
 static int try_sched(enum attach_mode m, char *why, size_t len)
 {
-	struct coll_opts co = { .filter = { .cgroup_fd = -1 }, .attach = m, .max_keys = 64 };
+	struct coll_opts co = {.filter = {.cgroup_fd = -1}, .attach = m, .max_keys = 64};
 	struct sched_coll *c = NULL;
 	int err = sched_coll__open(&c, &co, why, len);
 
@@ -309,7 +314,7 @@ static int try_sched(enum attach_mode m, char *why, size_t len)
 
 static int try_tcp(enum attach_mode m, char *why, size_t len)
 {
-	struct coll_opts co = { .filter = { .cgroup_fd = -1 }, .attach = m, .max_keys = 64 };
+	struct coll_opts co = {.filter = {.cgroup_fd = -1}, .attach = m, .max_keys = 64};
 	struct tcp_coll *c = NULL;
 	int err = tcp_coll__open(&c, &co, NULL, why, len);
 
@@ -321,20 +326,21 @@ static const struct {
 	const char *name, *needs;
 	int (*try)(enum attach_mode m, char *why, size_t len);
 } check_colls[] = {
-	{ "syscalls",
-	  "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
-	  "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU hash (task_comm)",
-	  try_sys },
-	{ "sched",
-	  "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch;\n"
-	  "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage (task_sched;\n"
-	  "  LRU hash task_sched_lru for raw_tp)",
-	  try_sched },
-	{ "tcp",
-	  "tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_send_reset,\n"
-	  "  tcp:tcp_receive_reset, tcp:tcp_probe, tcp:tcp_destroy_sock;\n"
-	  "  maps: hash (tcp_stats, tcp_hist), LRU hash (tcp_sock_state, tcp_listeners)",
-	  try_tcp },
+	{"syscalls",
+	 "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
+	 "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU hash "
+	 "(task_comm)",
+	 try_sys},
+	{"sched",
+	 "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch;\n"
+	 "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage (task_sched;\n"
+	 "  LRU hash task_sched_lru for raw_tp)",
+	 try_sched},
+	{"tcp",
+	 "tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_send_reset,\n"
+	 "  tcp:tcp_receive_reset, tcp:tcp_probe, tcp:tcp_destroy_sock;\n"
+	 "  maps: hash (tcp_stats, tcp_hist), LRU hash (tcp_sock_state, tcp_listeners)",
+	 try_tcp},
 };
 
 static int cmd_check(const struct options *o)
@@ -361,8 +367,8 @@ static int cmd_check(const struct options *o)
 	printf("  %-36s %s\n", "tp_btf sched:sched_wakeup/switch",
 	       yesno(btf && probe_tp_btf("sched_wakeup") && probe_tp_btf("sched_switch")));
 	printf("  %-36s %s\n", "tp_btf sock:inet_sock_set_state, tcp:*",
-	       yesno(btf && probe_tp_btf("inet_sock_set_state") && probe_tp_btf("tcp_retransmit_skb") &&
-		     probe_tp_btf("tcp_probe")));
+	       yesno(btf && probe_tp_btf("inet_sock_set_state") &&
+		     probe_tp_btf("tcp_retransmit_skb") && probe_tp_btf("tcp_probe")));
 	printf("  %-36s %s\n", "task storage map", yesno(probe_task_storage()));
 	printf("  %-36s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
 	printf("  %-36s %s\n", "ring buffer map", yesno(probe_ringbuf()));
@@ -370,8 +376,12 @@ static int cmd_check(const struct options *o)
 	printf("  %-36s %s%s%s\n", "privileges", yesno(priv), priv ? "" : ": ", priv ? "" : why);
 
 	for (size_t c = 0; c < ARRAY_SIZE(check_colls); c++) {
-		static const struct { enum attach_mode m; const char *name; } variants[] = {
-			{ ATTACH_TP_BTF, "tp_btf" }, { ATTACH_RAW_TP, "raw_tp" },
+		static const struct {
+			enum attach_mode m;
+			const char *name;
+		} variants[] = {
+			{ATTACH_TP_BTF, "tp_btf"},
+			{ATTACH_RAW_TP, "raw_tp"},
 		};
 		const char *use = NULL;
 
@@ -393,14 +403,17 @@ static int cmd_check(const struct options *o)
 			printf("  verdict: %s: ok, will use %s\n", check_colls[c].name, use);
 			ok++;
 		} else {
-			printf("  verdict: %s: unavailable (see the reasons above)\n", check_colls[c].name);
+			printf("  verdict: %s: unavailable (see the reasons above)\n",
+			       check_colls[c].name);
 		}
 	}
 	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
 	       "%.1f MiB on a 64-CPU host\n",
 	       (sys_coll__budget(0, ncpu) + sched_coll__budget(0, ncpu) + tcp_coll__budget(0)) /
 		       1048576.0,
-	       ncpu, (sys_coll__budget(0, 64) + sched_coll__budget(0, 64) + tcp_coll__budget(0)) / 1048576.0);
+	       ncpu,
+	       (sys_coll__budget(0, 64) + sched_coll__budget(0, 64) + tcp_coll__budget(0)) /
+		       1048576.0);
 	printf("verdict: %d of %zu collectors can run\n", ok, ARRAY_SIZE(check_colls));
 	return ok ? 0 : 1;
 }
@@ -411,14 +424,14 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{ "top", cmd_top },
-	{ "check", cmd_check },
+	{"top", cmd_top},
+	{"check", cmd_check},
 };
 
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	char err[512];
 
 	if (opts_parse(&o, argc, argv, err, sizeof(err))) {

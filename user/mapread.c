@@ -44,8 +44,7 @@ static long read_slow(int fd, size_t key_sz, size_t vsz, map_elem_fn fn, void *c
 	return n;
 }
 
-long map_read_all(int fd, size_t key_sz, size_t val_sz, bool percpu,
-		  map_elem_fn fn, void *ctx)
+long map_read_all(int fd, size_t key_sz, size_t val_sz, bool percpu, map_elem_fn fn, void *ctx)
 {
 	size_t vsz = percpu ? ((val_sz + 7) & ~(size_t)7) * ncpus_possible() : val_sz;
 	char *keys, *vals, batch_in[32], batch_out[32];
@@ -63,13 +62,14 @@ long map_read_all(int fd, size_t key_sz, size_t val_sz, bool percpu,
 		__u32 count = BATCH, i;
 		int err;
 
-		err = bpf_map_lookup_batch(fd, first ? NULL : batch_in, batch_out,
-					   keys, vals, &count, NULL);
+		err = bpf_map_lookup_batch(fd, first ? NULL : batch_in, batch_out, keys, vals,
+					   &count, NULL);
 		if (err) {
 			err = -errno;
 			if (err == -ENOENT) {
 				done = true;
-			} else if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524)) {
+			} else if (first && (err == -EINVAL || err == -ENOTSUP ||
+					     err == -EOPNOTSUPP || err == -524)) {
 				free(keys);
 				free(vals);
 				return read_slow(fd, key_sz, vsz, fn, ctx);

@@ -17,8 +17,7 @@ typedef void (*map_elem_fn)(const void *key, const void *vals, void *ctx);
  * get_next_key + lookup when the kernel lacks it. Returns the number of
  * elements visited, or -errno.
  */
-long map_read_all(int fd, size_t key_sz, size_t val_sz, bool percpu,
-		  map_elem_fn fn, void *ctx);
+long map_read_all(int fd, size_t key_sz, size_t val_sz, bool percpu, map_elem_fn fn, void *ctx);
 
 /* Number of possible CPUs (per-CPU value replication), cached. */
 int ncpus_possible(void);

@@ -16,9 +16,9 @@
 extern const char *const syscall_names[];
 extern const size_t syscall_names_len;
 
-#define COMM_TTL_NS	(5ULL * 1000000000ULL)
-#define CG_RESCAN_NS	(1ULL * 1000000000ULL)
-#define CG_MAX_DEPTH	32
+#define COMM_TTL_NS  (5ULL * 1000000000ULL)
+#define CG_RESCAN_NS (1ULL * 1000000000ULL)
+#define CG_MAX_DEPTH 32
 
 const char *syscall_name(unsigned int nr)
 {
@@ -39,15 +39,24 @@ const char *errno_name(int err, char *buf, size_t len)
 	 * but do show up at the sys_exit tracepoint, before signal handling
 	 * turns them into a restart or EINTR */
 	static const char *const internal[] = {
-		[512 - 512] = "ERESTARTSYS", [513 - 512] = "ERESTARTNOINTR",
-		[514 - 512] = "ERESTARTNOHAND", [515 - 512] = "ENOIOCTLCMD",
-		[516 - 512] = "ERESTART_RESTARTBLOCK", [517 - 512] = "EPROBE_DEFER",
-		[518 - 512] = "EOPENSTALE", [519 - 512] = "ENOPARAM",
-		[521 - 512] = "EBADHANDLE", [522 - 512] = "ENOTSYNC",
-		[523 - 512] = "EBADCOOKIE", [524 - 512] = "ENOTSUPP",
-		[525 - 512] = "ETOOSMALL", [526 - 512] = "ESERVERFAULT",
-		[527 - 512] = "EBADTYPE", [528 - 512] = "EJUKEBOX",
-		[529 - 512] = "EIOCBQUEUED", [530 - 512] = "ERECALLCONFLICT",
+		[512 - 512] = "ERESTARTSYS",
+		[513 - 512] = "ERESTARTNOINTR",
+		[514 - 512] = "ERESTARTNOHAND",
+		[515 - 512] = "ENOIOCTLCMD",
+		[516 - 512] = "ERESTART_RESTARTBLOCK",
+		[517 - 512] = "EPROBE_DEFER",
+		[518 - 512] = "EOPENSTALE",
+		[519 - 512] = "ENOPARAM",
+		[521 - 512] = "EBADHANDLE",
+		[522 - 512] = "ENOTSYNC",
+		[523 - 512] = "EBADCOOKIE",
+		[524 - 512] = "ENOTSUPP",
+		[525 - 512] = "ETOOSMALL",
+		[526 - 512] = "ESERVERFAULT",
+		[527 - 512] = "EBADTYPE",
+		[528 - 512] = "EJUKEBOX",
+		[529 - 512] = "EIOCBQUEUED",
+		[530 - 512] = "ERECALLCONFLICT",
 	};
 	const char *s = NULL;
 
@@ -69,8 +78,8 @@ struct comm_entry {
 };
 
 struct names {
-	struct ktab *comms;	/* (pid, tid) -> comm_entry */
-	struct ktab *cgroups;	/* cgid -> char * */
+	struct ktab *comms;   /* (pid, tid) -> comm_entry */
+	struct ktab *cgroups; /* cgid -> char * */
 	uint64_t cg_last_scan_ns;
 	char *cg_mount;
 };

@@ -7,65 +7,81 @@
 #include "util.h"
 
 const char usage_text[] =
-"Usage: latscope [top] [options]     live latency tables (default)\n"
-"       latscope check               what this kernel supports, per collector\n"
-"       latscope --version | --help\n"
-"\n"
-"Options:\n"
-"  -i, --interval SEC      refresh interval, fractions allowed (default 1)\n"
-"  -n, --count N           stop after N intervals and exit 0\n"
-"  -p, --pid PID[,PID...]  only these processes (up to 64)\n"
-"      --comm NAME         only tasks with this comm (first 15 bytes)\n"
-"      --cgroup PATH       only tasks in this cgroup v2 (and below)\n"
-"      --by process|thread|cgroup   row key (default process)\n"
-"      --json              NDJSON to stdout, one object per interval\n"
-"      --sort p99|p50|max|count|errors|time   row order (default p99)\n"
-"      --view syscalls|sched|tcp   show (and run) only this collector\n"
-"      --port PORT         tcp: only this remote port (local port of accepted\n"
-"                          connections)\n"
-"      --raddr ADDR[/N]    tcp: only remote addresses in this prefix\n"
-"      --rows N            at most N rows per interval in text mode\n"
-"      --max-keys N        syscall_lat map entries (default 16384); the other\n"
-"                          maps scale with it (see README, Memory)\n"
-"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
-"      --keep-privileges   do not drop capabilities once attached (by default\n"
-"                          only CAP_BPF is kept)\n"
-"  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
-"  -h, --help, --version\n"
-"\n"
-"Durations take ns/us/ms/s suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n";
+	"Usage: latscope [top] [options]     live latency tables (default)\n"
+	"       latscope check               what this kernel supports, per collector\n"
+	"       latscope --version | --help\n"
+	"\n"
+	"Options:\n"
+	"  -i, --interval SEC      refresh interval, fractions allowed (default 1)\n"
+	"  -n, --count N           stop after N intervals and exit 0\n"
+	"  -p, --pid PID[,PID...]  only these processes (up to 64)\n"
+	"      --comm NAME         only tasks with this comm (first 15 bytes)\n"
+	"      --cgroup PATH       only tasks in this cgroup v2 (and below)\n"
+	"      --by process|thread|cgroup   row key (default process)\n"
+	"      --json              NDJSON to stdout, one object per interval\n"
+	"      --sort p99|p50|max|count|errors|time   row order (default p99)\n"
+	"      --view syscalls|sched|tcp   show (and run) only this collector\n"
+	"      --port PORT         tcp: only this remote port (local port of accepted\n"
+	"                          connections)\n"
+	"      --raddr ADDR[/N]    tcp: only remote addresses in this prefix\n"
+	"      --rows N            at most N rows per interval in text mode\n"
+	"      --max-keys N        syscall_lat map entries (default 16384); the other\n"
+	"                          maps scale with it (see README, Memory)\n"
+	"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+	"      --keep-privileges   do not drop capabilities once attached (by default\n"
+	"                          only CAP_BPF is kept)\n"
+	"  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
+	"  -h, --help, --version\n"
+	"\n"
+	"Durations take ns/us/ms/s suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n";
 
 enum {
-	OPT_COMM = 256, OPT_CGROUP, OPT_BY, OPT_JSON, OPT_SORT, OPT_VIEW, OPT_ROWS,
-	OPT_MAX_KEYS, OPT_NO_SYSCALLS, OPT_NO_SCHED, OPT_NO_TCP, OPT_VERSION, OPT_PORT, OPT_RADDR,
+	OPT_COMM = 256,
+	OPT_CGROUP,
+	OPT_BY,
+	OPT_JSON,
+	OPT_SORT,
+	OPT_VIEW,
+	OPT_ROWS,
+	OPT_MAX_KEYS,
+	OPT_NO_SYSCALLS,
+	OPT_NO_SCHED,
+	OPT_NO_TCP,
+	OPT_VERSION,
+	OPT_PORT,
+	OPT_RADDR,
 	OPT_KEEP_PRIVS,
 };
 
 static const struct option long_opts[] = {
-	{ "interval", required_argument, NULL, 'i' },
-	{ "count", required_argument, NULL, 'n' },
-	{ "pid", required_argument, NULL, 'p' },
-	{ "comm", required_argument, NULL, OPT_COMM },
-	{ "cgroup", required_argument, NULL, OPT_CGROUP },
-	{ "by", required_argument, NULL, OPT_BY },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "sort", required_argument, NULL, OPT_SORT },
-	{ "view", required_argument, NULL, OPT_VIEW },
-	{ "rows", required_argument, NULL, OPT_ROWS },
-	{ "max-keys", required_argument, NULL, OPT_MAX_KEYS },
-	{ "no-syscalls", no_argument, NULL, OPT_NO_SYSCALLS },
-	{ "no-sched", no_argument, NULL, OPT_NO_SCHED },
-	{ "no-tcp", no_argument, NULL, OPT_NO_TCP },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "raddr", required_argument, NULL, OPT_RADDR },
-	{ "keep-privileges", no_argument, NULL, OPT_KEEP_PRIVS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{"interval", required_argument, NULL, 'i'},
+	{"count", required_argument, NULL, 'n'},
+	{"pid", required_argument, NULL, 'p'},
+	{"comm", required_argument, NULL, OPT_COMM},
+	{"cgroup", required_argument, NULL, OPT_CGROUP},
+	{"by", required_argument, NULL, OPT_BY},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"sort", required_argument, NULL, OPT_SORT},
+	{"view", required_argument, NULL, OPT_VIEW},
+	{"rows", required_argument, NULL, OPT_ROWS},
+	{"max-keys", required_argument, NULL, OPT_MAX_KEYS},
+	{"no-syscalls", no_argument, NULL, OPT_NO_SYSCALLS},
+	{"no-sched", no_argument, NULL, OPT_NO_SCHED},
+	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"raddr", required_argument, NULL, OPT_RADDR},
+	{"keep-privileges", no_argument, NULL, OPT_KEEP_PRIVS},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
 	{},
 };
 
-#define BAD(...) do { snprintf(err, err_len, __VA_ARGS__); return -EINVAL; } while (0)
+#define BAD(...)                                     \
+	do {                                         \
+		snprintf(err, err_len, __VA_ARGS__); \
+		return -EINVAL;                      \
+	} while (0)
 
 int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_len)
 {
@@ -93,7 +109,9 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case 'i':
 			if (parse_duration(optarg, 1000000000ULL, &o->interval_ns) ||
 			    o->interval_ns < 10000000ULL)
-				BAD("invalid --interval '%s': want seconds >= 0.01 (e.g. 1, 0.5, 250ms)", optarg);
+				BAD("invalid --interval '%s': want seconds >= 0.01 (e.g. 1, 0.5, "
+				    "250ms)",
+				    optarg);
 			break;
 		case 'n':
 			if (parse_uint(optarg, 1000000000ULL, &o->count) || !o->count)
@@ -105,7 +123,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			if (n == -E2BIG)
 				BAD("invalid --pid '%s': at most %d pids", optarg, LS_MAX_PIDS);
 			if (n < 0)
-				BAD("invalid --pid '%s': want PID[,PID...] of positive integers", optarg);
+				BAD("invalid --pid '%s': want PID[,PID...] of positive integers",
+				    optarg);
 			o->npids = n;
 			break;
 		}
@@ -129,12 +148,12 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			else
 				BAD("invalid --by '%s': want process, thread or cgroup", optarg);
 			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
+		case OPT_JSON: o->json = true; break;
 		case OPT_SORT:
 			if (sort_parse(optarg, &o->sort))
-				BAD("invalid --sort '%s': want p99, p50, max, count, errors or time", optarg);
+				BAD("invalid --sort '%s': want p99, p50, max, count, errors or "
+				    "time",
+				    optarg);
 			break;
 		case OPT_VIEW:
 			if (!strcmp(optarg, "syscalls"))
@@ -153,7 +172,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			break;
 		case OPT_MAX_KEYS:
 			if (parse_uint(optarg, 1u << 24, &v) || v < 64)
-				BAD("invalid --max-keys '%s': want an integer in [64, 16777216]", optarg);
+				BAD("invalid --max-keys '%s': want an integer in [64, 16777216]",
+				    optarg);
 			o->max_keys = (uint32_t)v;
 			break;
 		case OPT_PORT:
@@ -163,35 +183,20 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			break;
 		case OPT_RADDR:
 			if (parse_addr_prefix(optarg, &o->tcp.family, o->tcp.addr, &o->tcp.prefix))
-				BAD("invalid --raddr '%s': want an IPv4/IPv6 address with an optional /PREFIX (host bits zero)",
+				BAD("invalid --raddr '%s': want an IPv4/IPv6 address with an "
+				    "optional /PREFIX (host bits zero)",
 				    optarg);
 			break;
-		case OPT_KEEP_PRIVS:
-			o->keep_privileges = true;
-			break;
-		case OPT_NO_SYSCALLS:
-			o->no_syscalls = true;
-			break;
-		case OPT_NO_SCHED:
-			o->no_sched = true;
-			break;
-		case OPT_NO_TCP:
-			o->no_tcp = true;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'h':
-			o->help = true;
-			break;
-		case OPT_VERSION:
-			o->version = true;
-			break;
-		case ':':
-			BAD("option '%s' needs a value", name);
+		case OPT_KEEP_PRIVS: o->keep_privileges = true; break;
+		case OPT_NO_SYSCALLS: o->no_syscalls = true; break;
+		case OPT_NO_SCHED: o->no_sched = true; break;
+		case OPT_NO_TCP: o->no_tcp = true; break;
+		case 'v': o->verbose++; break;
+		case 'h': o->help = true; break;
+		case OPT_VERSION: o->version = true; break;
+		case ':': BAD("option '%s' needs a value", name);
 		case '?':
-		default:
-			BAD("unknown option '%s' (see --help)", name);
+		default: BAD("unknown option '%s' (see --help)", name);
 		}
 	}
 	if (optind < argc)

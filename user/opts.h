@@ -12,27 +12,27 @@
 #include "tcp.h"
 
 enum view {
-	VIEW_ALL = 0,		/* every collector that is on */
+	VIEW_ALL = 0, /* every collector that is on */
 	VIEW_SYSCALLS,
 	VIEW_SCHED,
 	VIEW_TCP,
 };
 
 struct options {
-	const char *cmd;	/* "top", "check" */
+	const char *cmd; /* "top", "check" */
 	uint64_t interval_ns;
-	uint64_t count;		/* 0: until interrupted */
+	uint64_t count; /* 0: until interrupted */
 	uint32_t pids[LS_MAX_PIDS];
 	int npids;
 	const char *comm;
 	const char *cgroup;
 	enum ls_by by;
-	struct tcp_filter tcp;	/* --port, --raddr */
+	struct tcp_filter tcp; /* --port, --raddr */
 	bool json;
 	bool no_syscalls, no_sched, no_tcp;
 	enum sort_by sort;
 	enum view view;
-	int max_rows;		/* -1: default */
+	int max_rows; /* -1: default */
 	uint32_t max_keys;
 	bool keep_privileges;
 	int verbose;

@@ -91,7 +91,7 @@ static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
 
 bool probe_privileges(char *why, size_t len)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
 
 	memset(d, 0, sizeof(d));
@@ -101,6 +101,7 @@ bool probe_privileges(char *why, size_t len)
 	}
 	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_PERFMON)))
 		return true;
-	snprintf(why, len, "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
+	snprintf(why, len,
+		 "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN) to load BPF programs");
 	return false;
 }

@@ -17,7 +17,7 @@
 
 struct stat_delta {
 	struct sched_key k;
-	uint64_t d[NSTAT];	/* in struct sched_val order */
+	uint64_t d[NSTAT]; /* in struct sched_val order */
 };
 
 struct runq_delta {
@@ -65,8 +65,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 	return np;
 }
 
-static int open_variant(struct sched_coll *c, const struct coll_opts *o, bool btf,
-			char *why, size_t why_len)
+static int open_variant(struct sched_coll *c, const struct coll_opts *o, bool btf, char *why,
+			size_t why_len)
 {
 	struct sched *s;
 	int err;
@@ -387,7 +387,7 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 			if (!c->rd[r].count)
 				continue;
 			bins[nb].bucket = c->rd[r].k.bucket;
-			bins[nb].sum = 0;	/* runq_lat keeps no per-bucket sum */
+			bins[nb].sum = 0; /* runq_lat keeps no per-bucket sum */
 			bins[nb++].count = c->rd[r].count;
 			top_max = hist_bucket_clamp(c->rd[r].k.bucket, c->rd[r].max_ns);
 		}

@@ -8,7 +8,7 @@
 #include "names.h"
 #include "rows.h"
 
-#define SCHED_DEFAULT_MAX_KEYS 2048	/* sched_stats; runq_lat gets 4x, runq_culprits 2x */
+#define SCHED_DEFAULT_MAX_KEYS 2048 /* sched_stats; runq_lat gets 4x, runq_culprits 2x */
 
 struct sched_coll;
 

@@ -23,10 +23,10 @@ int sort_parse(const char *s, enum sort_by *out);
 void rows_sort(struct interval *iv, enum sort_by by);
 
 struct text_opts {
-	bool tty;		/* clear and redraw instead of appending blocks */
-	int max_rows;		/* 0: no limit (on a TTY the screen height wins) */
+	bool tty;     /* clear and redraw instead of appending blocks */
+	int max_rows; /* 0: no limit (on a TTY the screen height wins) */
 	enum sort_by sort;
-	bool show_sys, show_sched, show_tcp;	/* which tables */
+	bool show_sys, show_sched, show_tcp; /* which tables */
 };
 
 /* one block: a timestamp header, then the table. Returns 0 or -errno. */

@@ -129,8 +129,12 @@ int sink_json__render(FILE *f, const struct interval *iv)
 		jw_uint(&w, "bytes_sent", r->v.bytes_sent);
 		jw_uint(&w, "bytes_received", r->v.bytes_received);
 		/* lifetime in ms: the same summary scaled by 1e3 more */
-		ms.p50 /= 1e3; ms.p90 /= 1e3; ms.p99 /= 1e3; ms.p999 /= 1e3;
-		ms.max /= 1e3; ms.mean /= 1e3;
+		ms.p50 /= 1e3;
+		ms.p90 /= 1e3;
+		ms.p99 /= 1e3;
+		ms.p999 /= 1e3;
+		ms.max /= 1e3;
+		ms.mean /= 1e3;
 		lat_fields(&w, "lifetime_ms", &ms);
 		jw_obj_end(&w);
 	}

@@ -10,7 +10,7 @@
 #include "util.h"
 
 static const char *const sort_names[] = {
-	[SORT_P99] = "p99", [SORT_P50] = "p50", [SORT_MAX] = "max",
+	[SORT_P99] = "p99",	[SORT_P50] = "p50",	  [SORT_MAX] = "max",
 	[SORT_COUNT] = "count", [SORT_ERRORS] = "errors", [SORT_TIME] = "time",
 };
 
@@ -104,11 +104,12 @@ static int tcp_cmp(const void *a, const void *b)
 {
 	const struct tcp_row *x = a, *y = b;
 	double vx = tcp_sort_value(x, g_sort), vy = tcp_sort_value(y, g_sort);
-	uint64_t tx = x->v.connect_errors + x->v.retransmits, ty = y->v.connect_errors + y->v.retransmits;
+	uint64_t tx = x->v.connect_errors + x->v.retransmits,
+		 ty = y->v.connect_errors + y->v.retransmits;
 
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
-	if (tx != ty)	/* trouble first */
+	if (tx != ty) /* trouble first */
 		return tx > ty ? -1 : 1;
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
@@ -172,8 +173,8 @@ static void render_syscalls(FILE *f, const struct interval *iv, size_t limit)
 	char p50[16], p99[16], mx[16], tot[16], cnt[16], errs[40], en[32];
 
 	owner_header(f, iv->by);
-	fprintf(f, "%-18s %8s %-18s %8s %8s %8s %8s\n", "SYSCALL", "COUNT", "ERRORS", "P50",
-		"P99", "MAX", "TOTAL");
+	fprintf(f, "%-18s %8s %-18s %8s %8s %8s %8s\n", "SYSCALL", "COUNT", "ERRORS", "P50", "P99",
+		"MAX", "TOTAL");
 	for (size_t i = 0; i < limit; i++) {
 		const struct sys_row *r = &iv->sys[i];
 		const char *name = syscall_name(r->nr);
@@ -185,7 +186,8 @@ static void render_syscalls(FILE *f, const struct interval *iv, size_t limit)
 		}
 		owner_cells(f, iv->by, r->pid, r->tid, r->comm, r->cgroup);
 		if (r->errors && r->err_n)
-			snprintf(errs, sizeof(errs), "%s %s", fmt_count(r->errors, cnt, sizeof(cnt)),
+			snprintf(errs, sizeof(errs), "%s %s",
+				 fmt_count(r->errors, cnt, sizeof(cnt)),
 				 errno_name(iv->errs[r->err_off].err, en, sizeof(en)));
 		else
 			snprintf(errs, sizeof(errs), "%llu", (unsigned long long)r->errors);
@@ -239,7 +241,8 @@ static char *fmt_endpoint(const struct tcp_row *r, char *buf, size_t len)
 
 	fmt_addr(r->family, r->raddr, a, sizeof(a));
 	if (r->lport && !r->rport)
-		snprintf(buf, len, r->family == AF_INET6 ? "[%s] -> :%u" : "%s -> :%u", a, r->lport);
+		snprintf(buf, len, r->family == AF_INET6 ? "[%s] -> :%u" : "%s -> :%u", a,
+			 r->lport);
 	else
 		snprintf(buf, len, r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, r->rport);
 	return buf;
@@ -250,8 +253,8 @@ static void render_tcp(FILE *f, const struct interval *iv, size_t limit)
 	char ep[96], cp99[16], r50[16], r99[16], n1[16], n2[16], n3[16], n4[16], rst[40];
 
 	owner_header(f, iv->by);
-	fprintf(f, "%-28s %6s %8s %6s %7s %11s %8s %8s %6s\n", "REMOTE", "CONN", "CONN-P99",
-		"FAIL", "RETRANS", "RST OUT/IN", "RTT-P50", "RTT-P99", "CLOSED");
+	fprintf(f, "%-28s %6s %8s %6s %7s %11s %8s %8s %6s\n", "REMOTE", "CONN", "CONN-P99", "FAIL",
+		"RETRANS", "RST OUT/IN", "RTT-P50", "RTT-P99", "CLOSED");
 	for (size_t i = 0; i < limit; i++) {
 		const struct tcp_row *r = &iv->tcp[i];
 
@@ -291,8 +294,8 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 		fputs("\033[H\033[2J", f);
 	}
 	fprintf(f, "%s  interval %.2fs  sorted by %s  dropped: %llu\n",
-		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->interval_s,
-		sort_names[o->sort], (unsigned long long)dropped);
+		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->interval_s, sort_names[o->sort],
+		(unsigned long long)dropped);
 	if (o->show_sys) {
 		fprintf(f, "syscalls: %zu rows\n", iv->nsys);
 		render_syscalls(f, iv, fit(iv->nsys, o->max_rows, avail));

@@ -53,7 +53,10 @@ double hist_quantile(const struct hbin *bins, size_t n, double q, uint64_t max_n
 			} else if (sum_known && m >= lo && m <= hi) {
 				/* spread symmetrically around the known mean */
 				h = m - lo < hi - m ? m - lo : hi - m;
-				v = c == 1 ? m : m - h + 2 * h * ((double)(rank - cum) - 0.5) / (double)c;
+				v = c == 1 ? m
+					   : m - h +
+						     2 * h * ((double)(rank - cum) - 0.5) /
+							     (double)c;
 			} else if (cum + c == total && max_ns >= lo && max_ns < lo + w)
 				/* top bucket with a known max: samples lie in
 				 * [lo, max] and the last one is the max itself */
@@ -72,8 +75,8 @@ double hist_quantile(const struct hbin *bins, size_t n, double q, uint64_t max_n
 	return 0; /* not reached: rank <= total */
 }
 
-void hist_summarize(const struct hbin *bins, size_t n, uint64_t sum_ns,
-		    uint64_t max_ns, struct lat_summary *out)
+void hist_summarize(const struct hbin *bins, size_t n, uint64_t sum_ns, uint64_t max_ns,
+		    struct lat_summary *out)
 {
 	uint64_t total = 0;
 	uint32_t top = 0;

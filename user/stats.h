@@ -32,8 +32,8 @@ struct lat_summary {
  * bucket width (<= 12.5%) of the exact nearest-rank percentile.
  * A histogram with no samples yields all zeros.
  */
-void hist_summarize(const struct hbin *bins, size_t n, uint64_t sum_ns,
-		    uint64_t max_ns, struct lat_summary *out);
+void hist_summarize(const struct hbin *bins, size_t n, uint64_t sum_ns, uint64_t max_ns,
+		    struct lat_summary *out);
 
 /*
  * Value at quantile q (0 < q <= 1) of the histogram, as above. Returns 0 for

@@ -14,11 +14,10 @@
 #include "syscalls.skel.h"
 #include "util.h"
 
-
-struct prev_sys {		/* last cumulative value of a syscall_lat key */
+struct prev_sys { /* last cumulative value of a syscall_lat key */
 	uint64_t count, sum_ns;
-	uint32_t idle;		/* intervals without new samples */
-	uint32_t seen;		/* generation of the last read that saw it */
+	uint32_t idle; /* intervals without new samples */
+	uint32_t seen; /* generation of the last read that saw it */
 };
 
 struct prev_err {
@@ -53,8 +52,8 @@ struct sys_coll {
 	int oom;
 };
 
-static int open_variant(struct sys_coll *c, const struct coll_opts *o, bool btf,
-			char *why, size_t why_len)
+static int open_variant(struct sys_coll *c, const struct coll_opts *o, bool btf, char *why,
+			size_t why_len)
 {
 	const struct filter_opts *f = &o->filter;
 	struct syscalls *s;
@@ -245,8 +244,8 @@ static void on_err_elem(const void *key, const void *vals, void *ctx)
 }
 
 /* row identity: everything in the key but the bucket / errno */
-static int row_cmp(uint32_t pa, uint32_t ta, uint64_t ca, uint32_t na,
-		   uint32_t pb, uint32_t tb, uint64_t cb, uint32_t nb)
+static int row_cmp(uint32_t pa, uint32_t ta, uint64_t ca, uint32_t na, uint32_t pb, uint32_t tb,
+		   uint64_t cb, uint32_t nb)
 {
 	if (pa != pb)
 		return pa < pb ? -1 : 1;
@@ -271,7 +270,8 @@ static int delta_cmp(const void *a, const void *b)
 static int edelta_cmp(const void *a, const void *b)
 {
 	const struct err_delta *x = a, *y = b;
-	int r = row_cmp(x->k.pid, x->k.tid, x->k.cgid, x->k.nr, y->k.pid, y->k.tid, y->k.cgid, y->k.nr);
+	int r = row_cmp(x->k.pid, x->k.tid, x->k.cgid, x->k.nr, y->k.pid, y->k.tid, y->k.cgid,
+			y->k.nr);
 
 	if (r)
 		return r;
@@ -299,8 +299,10 @@ static void expire_idle(struct sys_coll *c, long nkeys)
 			nv = 0;
 			pos = 0;
 			while (nv < 64 && ktab__next(t, &pos, &k, &v)) {
-				uint32_t idle = pass ? ((struct prev_err *)v)->idle : ((struct prev_sys *)v)->idle;
-				uint32_t seen = pass ? ((struct prev_err *)v)->seen : ((struct prev_sys *)v)->seen;
+				uint32_t idle = pass ? ((struct prev_err *)v)->idle
+						     : ((struct prev_sys *)v)->idle;
+				uint32_t seen = pass ? ((struct prev_err *)v)->seen
+						     : ((struct prev_sys *)v)->seen;
 
 				/* sys_key and err_key both start with (pid, tid) */
 				const struct sys_key *sk = k;
@@ -383,10 +385,12 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 			struct comm_val cv = {};
 			__u32 id = iv->by == LS_BY_THREAD ? k->tid : k->pid;
 
-			bpf_map__lookup_elem(s->maps.task_comm, &id, sizeof(id), &cv, sizeof(cv), 0);
+			bpf_map__lookup_elem(s->maps.task_comm, &id, sizeof(id), &cv, sizeof(cv),
+					     0);
 			cv.comm[LS_COMM_LEN - 1] = 0;
 			snprintf(r->comm, sizeof(r->comm), "%s",
-				 names__comm(names, k->pid, iv->by == LS_BY_THREAD ? k->tid : 0, cv.comm));
+				 names__comm(names, k->pid, iv->by == LS_BY_THREAD ? k->tid : 0,
+					     cv.comm));
 		}
 		/* errnos of this row: edeltas is sorted the same way */
 		while (e < c->nedeltas &&

@@ -16,8 +16,7 @@ struct sys_coll;
  * Open, configure, load and attach the collector. On success *out is set
  * and 0 returned; on failure -errno and a reason in why.
  */
-int sys_coll__open(struct sys_coll **out, const struct coll_opts *opts,
-		   char *why, size_t why_len);
+int sys_coll__open(struct sys_coll **out, const struct coll_opts *opts, char *why, size_t why_len);
 
 /* "tp_btf" or "raw_tp": which program flavour is attached */
 const char *sys_coll__variant(const struct sys_coll *c);

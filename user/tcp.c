@@ -121,7 +121,8 @@ static int open_variant(struct tcp_coll *c, const struct coll_opts *o, const str
 		goto destroy;
 	err = tcp__attach(s);
 	if (err) {
-		snprintf(why, why_len, "cannot attach to sock:inet_sock_set_state and tcp:* (%s): %s",
+		snprintf(why, why_len,
+			 "cannot attach to sock:inet_sock_set_state and tcp:* (%s): %s",
 			 btf ? "tp_btf" : "raw_tp", strerror(-err));
 		goto destroy;
 	}
@@ -227,10 +228,11 @@ static void parse_listeners(uint32_t pid, uint32_t netns, struct ktab *tab)
 			char *colon;
 			uint32_t ino;
 
-			if (sscanf(line, " %*s %63s %*s %7s %*s %*s %*s %*s %*s %lu", local, st, &inode) != 3)
+			if (sscanf(line, " %*s %63s %*s %7s %*s %*s %*s %*s %*s %lu", local, st,
+				   &inode) != 3)
 				continue;
 			colon = strchr(local, ':');
-			if (strcmp(st, "0A") || !colon || !inode)	/* 0A: TCP_LISTEN */
+			if (strcmp(st, "0A") || !colon || !inode) /* 0A: TCP_LISTEN */
 				continue;
 			port = (unsigned int)strtoul(colon + 1, NULL, 16);
 			ino = (uint32_t)inode;
@@ -414,7 +416,7 @@ static void on_hist(const void *key, const void *val, void *ctx)
 {
 	struct tcp_coll *c = ctx;
 	const struct sys_val *v = val;
-	uint64_t cur[2] = { v->count, v->sum_ns }, d[2];
+	uint64_t cur[2] = {v->count, v->sum_ns}, d[2];
 	int r;
 
 	r = ctrtab__update(c->prev_hist, key, cur, d, c->gen);
@@ -552,9 +554,9 @@ int tcp_coll__collect(struct tcp_coll *c, struct names *names, struct interval *
 			struct hbin bins[HIST_BUCKETS];
 			uint64_t sum = 0, top_max = 0;
 			size_t nb = 0;
-			struct lat_summary *out = kind == TCP_HIST_CONNECT ? &r->connect :
-						  kind == TCP_HIST_RTT	   ? &r->rtt :
-									     &r->lifetime;
+			struct lat_summary *out = kind == TCP_HIST_CONNECT ? &r->connect
+						  : kind == TCP_HIST_RTT   ? &r->rtt
+									   : &r->lifetime;
 
 			for (; h < c->nhd && !key_cmp(&c->hd[h].k.k, k) && c->hd[h].k.kind == kind;
 			     h++) {

@@ -8,14 +8,14 @@
 #include "names.h"
 #include "rows.h"
 
-#define TCP_DEFAULT_MAX_KEYS 8192	/* tcp_stats; tcp_hist gets 2x */
+#define TCP_DEFAULT_MAX_KEYS 8192 /* tcp_stats; tcp_hist gets 2x */
 
 /* endpoint filters of the tcp collector (--port, --raddr) */
 struct tcp_filter {
-	uint16_t port;		/* 0: any */
-	int family;		/* 0: any address; AF_INET or AF_INET6 */
+	uint16_t port; /* 0: any */
+	int family;    /* 0: any address; AF_INET or AF_INET6 */
 	uint8_t addr[16];
-	unsigned int prefix;	/* bits */
+	unsigned int prefix; /* bits */
 };
 
 struct tcp_coll;

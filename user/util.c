@@ -12,9 +12,11 @@
 
 int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
 {
-	static const struct { const char *sfx; double mult; } units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 },
-		{ "s", 1e9 }, { "m", 60e9 },
+	static const struct {
+		const char *sfx;
+		double mult;
+	} units[] = {
+		{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
 	};
 	char *end;
 	double v, mult = (double)def_unit_ns;
@@ -93,8 +95,13 @@ int parse_pid_list(const char *s, uint32_t *pids, int cap)
 
 char *fmt_duration(double ns, char *buf, size_t len)
 {
-	static const struct { const char *unit; double scale; } units[] = {
-		{ "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {
+		{"us", 1e3},
+		{"ms", 1e6},
+		{"s", 1e9},
 	};
 	size_t i;
 

@@ -10,23 +10,22 @@
 #include <stdio.h>
 #include <string.h>
 
-extern int test_failed;		/* set by ASSERT on failure in the current test */
+extern int test_failed; /* set by ASSERT on failure in the current test */
 
-#define ASSERT(cond, ...)                                                     \
-	do {                                                                  \
-		if (!(cond)) {                                                \
+#define ASSERT(cond, ...)                                                         \
+	do {                                                                      \
+		if (!(cond)) {                                                    \
 			printf("FAIL %s: %s:%d: ", __func__, __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                                  \
-			printf("\n");                                         \
-			test_failed = 1;                                      \
-			return;                                               \
-		}                                                             \
+			printf(__VA_ARGS__);                                      \
+			printf("\n");                                             \
+			test_failed = 1;                                          \
+			return;                                                   \
+		}                                                                 \
 	} while (0)
 
-#define ASSERT_EQ_U64(a, b, what)                                             \
-	ASSERT((unsigned long long)(a) == (unsigned long long)(b),            \
-	       "%s: got %llu, want %llu", what, (unsigned long long)(a),      \
-	       (unsigned long long)(b))
+#define ASSERT_EQ_U64(a, b, what)                                                             \
+	ASSERT((unsigned long long)(a) == (unsigned long long)(b), "%s: got %llu, want %llu", \
+	       what, (unsigned long long)(a), (unsigned long long)(b))
 
 /* one registry of test functions; each file adds with TEST_CASE */
 typedef void (*test_fn)(void);
@@ -35,10 +34,10 @@ struct test_case {
 	test_fn fn;
 };
 
-#define TEST_CASE(fn) \
-	static void fn(void); \
-	static const struct test_case __tc_##fn \
-		__attribute__((used, section("test_cases"), aligned(sizeof(void *)))) = { #fn, fn }; \
+#define TEST_CASE(fn)                                                                              \
+	static void fn(void);                                                                      \
+	static const struct test_case __tc_##fn                                                    \
+		__attribute__((used, section("test_cases"), aligned(sizeof(void *)))) = {#fn, fn}; \
 	static void fn(void)
 
 #endif

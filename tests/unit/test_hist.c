@@ -67,11 +67,11 @@ TEST_CASE(hist_every_small_value_lies_in_its_bucket)
 		uint32_t b = hist_bucket(v);
 
 		ASSERT(!check_value(v, &why), "v=%llu: %s", (unsigned long long)v, why);
-		ASSERT(b >= prev, "bucket decreased at v=%llu (%u < %u)",
-		       (unsigned long long)v, b, prev);
+		ASSERT(b >= prev, "bucket decreased at v=%llu (%u < %u)", (unsigned long long)v, b,
+		       prev);
 		/* consecutive values never skip a bucket */
-		ASSERT(b - prev <= 1, "bucket skipped at v=%llu (%u -> %u)",
-		       (unsigned long long)v, prev, b);
+		ASSERT(b - prev <= 1, "bucket skipped at v=%llu (%u -> %u)", (unsigned long long)v,
+		       prev, b);
 		prev = b;
 	}
 }
@@ -115,8 +115,8 @@ TEST_CASE(hist_random_u64s_lie_in_their_bucket_monotonically)
 
 		ASSERT(!check_value(a, &why), "v=%llu: %s", (unsigned long long)a, why);
 		ASSERT(hist_bucket(lo) <= hist_bucket(hi), "not monotonic: %llu -> %u, %llu -> %u",
-		       (unsigned long long)lo, hist_bucket(lo),
-		       (unsigned long long)hi, hist_bucket(hi));
+		       (unsigned long long)lo, hist_bucket(lo), (unsigned long long)hi,
+		       hist_bucket(hi));
 	}
 }
 
@@ -134,8 +134,8 @@ TEST_CASE(hist_buckets_are_contiguous_and_at_most_12_5_percent_wide)
 		ASSERT_EQ_U64(hist_bucket(lo + (w - 1)), b, "bucket(lo(b) + width(b) - 1)");
 		if (b + 1 < HIST_BUCKETS)
 			ASSERT(hist_bucket_lo(b + 1) == lo + w,
-			       "gap or overlap after bucket %u: lo=%llu width=%llu next lo=%llu",
-			       b, (unsigned long long)lo, (unsigned long long)w,
+			       "gap or overlap after bucket %u: lo=%llu width=%llu next lo=%llu", b,
+			       (unsigned long long)lo, (unsigned long long)w,
 			       (unsigned long long)hist_bucket_lo(b + 1));
 		else
 			ASSERT(lo + (w - 1) == UINT64_MAX,
@@ -143,9 +143,8 @@ TEST_CASE(hist_buckets_are_contiguous_and_at_most_12_5_percent_wide)
 			       (unsigned long long)(lo + (w - 1)));
 		/* width/lo <= 1/8, in integers to avoid rounding */
 		if (lo >= 8)
-			ASSERT(w <= lo / 8 && w * 8 <= lo,
-			       "bucket %u too wide: lo=%llu width=%llu", b,
-			       (unsigned long long)lo, (unsigned long long)w);
+			ASSERT(w <= lo / 8 && w * 8 <= lo, "bucket %u too wide: lo=%llu width=%llu",
+			       b, (unsigned long long)lo, (unsigned long long)w);
 	}
 }
 

@@ -44,10 +44,9 @@ static char *escape(const char *s, size_t len)
 
 TEST_CASE(json_writer_nested_objects_and_arrays)
 {
-	static const char want[] =
-		"{\"name\":\"read\",\"count\":42,\"delta\":-3,"
-		"\"lat\":{\"p50\":1.5,\"p99\":null},"
-		"\"buckets\":[[1,2],[],{}],\"tags\":[\"a\",null],\"empty\":{}}";
+	static const char want[] = "{\"name\":\"read\",\"count\":42,\"delta\":-3,"
+				   "\"lat\":{\"p50\":1.5,\"p99\":null},"
+				   "\"buckets\":[[1,2],[],{}],\"tags\":[\"a\",null],\"empty\":{}}";
 	struct capture c;
 	const char *got;
 	bool ok;
@@ -180,23 +179,26 @@ static const char *num(double v, char *out, size_t len)
 
 TEST_CASE(json_num_three_decimals_trimmed)
 {
-	static const struct { double v; const char *want; } cases[] = {
-		{ 1.0, "1" },
-		{ 0.1234, "0.123" },
-		{ 0.1236, "0.124" },
-		{ -0.0001, "0" },
-		{ -0.0, "0" },
-		{ 0.0, "0" },
-		{ 100.0, "100" },
-		{ 10.5, "10.5" },
-		{ 2.25, "2.25" },
-		{ -1.5, "-1.5" },
-		{ 0.0004, "0" },
-		{ 12345678.9, "12345678.9" },
-		{ 86400e9, "86400000000000" },
-		{ NAN, "null" },
-		{ INFINITY, "null" },
-		{ -INFINITY, "null" },
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{1.0, "1"},
+		{0.1234, "0.123"},
+		{0.1236, "0.124"},
+		{-0.0001, "0"},
+		{-0.0, "0"},
+		{0.0, "0"},
+		{100.0, "100"},
+		{10.5, "10.5"},
+		{2.25, "2.25"},
+		{-1.5, "-1.5"},
+		{0.0004, "0"},
+		{12345678.9, "12345678.9"},
+		{86400e9, "86400000000000"},
+		{NAN, "null"},
+		{INFINITY, "null"},
+		{-INFINITY, "null"},
 	};
 	char buf[128];
 	size_t i;
@@ -216,7 +218,7 @@ TEST_CASE(json_num_three_decimals_trimmed)
 TEST_CASE(json_num_huge_values_keep_their_magnitude)
 {
 	static const double vals[] = {
-		999999999999999.9, 1e15, 18446744073709551615.0, 1e60, 1e100, 1e300, -1e300,
+		999999999999999.9,	1e15, 18446744073709551615.0, 1e60, 1e100, 1e300, -1e300,
 		1.7976931348623157e308,
 	};
 	char buf[512];
@@ -229,37 +231,42 @@ TEST_CASE(json_num_huge_values_keep_their_magnitude)
 		ASSERT(is_json_number(buf), "%g: \"%s\" is not a JSON number", vals[i], buf);
 		back = strtod(buf, NULL);
 		/* 3 decimals below 1e15; above, every significant digit */
-		ASSERT(fabs(back - vals[i]) <= 0.0005 * (fabs(vals[i]) < 1e15) ||
-		       back == vals[i], "%.17g: written as \"%s\", which reads back as %.17g",
-		       vals[i], buf, back);
+		ASSERT(fabs(back - vals[i]) <= 0.0005 * (fabs(vals[i]) < 1e15) || back == vals[i],
+		       "%.17g: written as \"%s\", which reads back as %.17g", vals[i], buf, back);
 	}
 }
 
 TEST_CASE(json_escape_specific_bytes)
 {
-	static const struct { const char *in; size_t len; const char *want; } cases[] = {
-		{ "", 0, "\"\"" },
-		{ "plain", 5, "\"plain\"" },
-		{ "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
-		{ "\n\r\t\b\f", 5, "\"\\n\\r\\t\\b\\f\"" },
-		{ "\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"" },
-		{ "a\0b", 3, "\"a\\u0000b\"" },
-		{ "/", 1, "\"/\"" },
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{"", 0, "\"\""},
+		{"plain", 5, "\"plain\""},
+		{"a\"b\\c", 5, "\"a\\\"b\\\\c\""},
+		{"\n\r\t\b\f", 5, "\"\\n\\r\\t\\b\\f\""},
+		{"\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\""},
+		{"a\0b", 3, "\"a\\u0000b\""},
+		{"/", 1, "\"/\""},
 		/* well-formed UTF-8 passes through unchanged: é, €, 😀 */
-		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
-		  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"" },
+		{"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
+		 "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""},
 		/* U+10FFFF is the last valid code point */
-		{ "\xf4\x8f\xbf\xbf", 4, "\"\xf4\x8f\xbf\xbf\"" },
+		{"\xf4\x8f\xbf\xbf", 4, "\"\xf4\x8f\xbf\xbf\""},
 		/* each bad byte is one U+FFFD, decoding resumes at the next byte */
-		{ "\xff", 1, "\"\\ufffd\"" },
-		{ "\x80x", 2, "\"\\ufffdx\"" },
-		{ "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"" },			/* overlong '/' */
-		{ "\xe0\x80\xaf", 3, "\"\\ufffd\\ufffd\\ufffd\"" },	/* overlong '/' */
-		{ "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" },	/* surrogate D800 */
-		{ "\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* U+110000 */
-		{ "\xe2\x82", 2, "\"\\ufffd\\ufffd\"" },		/* truncated at end */
-		{ "\xe2\x82" "A", 3, "\"\\ufffd\\ufffdA\"" },		/* cut by ASCII */
-		{ "\xf0\xc3\xa9", 3, "\"\\ufffd\xc3\xa9\"" },		/* cut by a valid char */
+		{"\xff", 1, "\"\\ufffd\""},
+		{"\x80x", 2, "\"\\ufffdx\""},
+		{"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},			     /* overlong '/' */
+		{"\xe0\x80\xaf", 3, "\"\\ufffd\\ufffd\\ufffd\""},	     /* overlong '/' */
+		{"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""},	     /* surrogate D800 */
+		{"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* U+110000 */
+		{"\xe2\x82", 2, "\"\\ufffd\\ufffd\""},			     /* truncated at end */
+		{"\xe2\x82"
+		 "A",
+		 3, "\"\\ufffd\\ufffdA\""},		    /* cut by ASCII */
+		{"\xf0\xc3\xa9", 3, "\"\\ufffd\xc3\xa9\""}, /* cut by a valid char */
 	};
 	size_t i;
 

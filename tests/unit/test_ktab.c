@@ -112,8 +112,8 @@ static const char *model_check(const struct ktab *t, const struct model *m)
 		visited++;
 	}
 	if (visited != m->len) {
-		snprintf(why, sizeof(why), "iteration visited %zu keys, table has %zu",
-			 visited, m->len);
+		snprintf(why, sizeof(why), "iteration visited %zu keys, table has %zu", visited,
+			 m->len);
 		err = why;
 	}
 out:
@@ -133,7 +133,8 @@ static const char *model_op(struct ktab *t, struct model *m, size_t i, int op)
 		if (!v)
 			return "upsert failed";
 		if (created == m->present[i])
-			return created ? "upsert created an existing key" : "upsert found a missing key";
+			return created ? "upsert created an existing key"
+				       : "upsert found a missing key";
 		if (created) {
 			static const unsigned char zero[VAL_SZ];
 
@@ -156,7 +157,8 @@ static const char *model_op(struct ktab *t, struct model *m, size_t i, int op)
 		return NULL;
 	default:
 		if (ktab__del(t, m->key[i]) != m->present[i])
-			return m->present[i] ? "del missed a present key" : "del removed a missing key";
+			return m->present[i] ? "del missed a present key"
+					     : "del removed a missing key";
 		if (m->present[i])
 			m->len--;
 		m->present[i] = false;
@@ -225,7 +227,7 @@ static uint64_t fnv(const unsigned char *b, size_t n)
  */
 TEST_CASE(ktab_delete_backward_shift_in_wrapping_collision_run)
 {
-	enum { NKEYS = 40 };	/* stays under the 75% load that triggers growth */
+	enum { NKEYS = 40 }; /* stays under the 75% load that triggers growth */
 	struct model m;
 	const char *err = NULL;
 	size_t got = 0, i;
@@ -346,5 +348,5 @@ TEST_CASE(ktab_odd_key_and_value_sizes)
 	}
 	ASSERT_EQ_U64(ktab__len(t), 1000, "len");
 	ktab__free(t);
-	ktab__free(NULL);	/* cleanup paths rely on this being a no-op */
+	ktab__free(NULL); /* cleanup paths rely on this being a no-op */
 }

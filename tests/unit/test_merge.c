@@ -7,10 +7,10 @@
 TEST_CASE(merge_percpu_adds_counts_and_keeps_largest_max)
 {
 	struct sys_val v[4] = {
-		{ .count = 3, .sum_ns = 300, .max_ns = 150 },
-		{ .count = 0, .sum_ns = 0, .max_ns = 0 },
-		{ .count = 7, .sum_ns = 7000, .max_ns = 2000 },
-		{ .count = 1, .sum_ns = 90, .max_ns = 90 },
+		{.count = 3, .sum_ns = 300, .max_ns = 150},
+		{.count = 0, .sum_ns = 0, .max_ns = 0},
+		{.count = 7, .sum_ns = 7000, .max_ns = 2000},
+		{.count = 1, .sum_ns = 90, .max_ns = 90},
 	};
 	struct sys_val out;
 
@@ -26,7 +26,7 @@ TEST_CASE(merge_percpu_adds_counts_and_keeps_largest_max)
 
 TEST_CASE(percpu_sum_adds_every_cpu)
 {
-	uint64_t v[3] = { 5, 0, 1ULL << 40 };
+	uint64_t v[3] = {5, 0, 1ULL << 40};
 
 	ASSERT_EQ_U64(percpu_sum(v, 3), (1ULL << 40) + 5, "sum");
 	ASSERT_EQ_U64(percpu_sum(v, 2), 5, "first two");
@@ -35,7 +35,7 @@ TEST_CASE(percpu_sum_adds_every_cpu)
 /* a sequence of cumulative reads, as successive intervals see them */
 TEST_CASE(interval_deltas_sum_to_the_final_cumulative_value)
 {
-	uint64_t reads[] = { 0, 10, 10, 250, 1000, 1000, 1001 };
+	uint64_t reads[] = {0, 10, 10, 250, 1000, 1000, 1001};
 	uint64_t prev = 0, total = 0;
 
 	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {

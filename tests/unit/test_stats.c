@@ -58,10 +58,10 @@ static uint64_t exact_pct(const uint64_t *sorted, size_t n, uint64_t num, uint64
 }
 
 struct sampled {
-	uint64_t *v;		/* sorted samples */
+	uint64_t *v; /* sorted samples */
 	size_t n;
 	uint64_t sum, max;
-	struct hbin *bins;	/* one per non-empty bucket, ascending */
+	struct hbin *bins; /* one per non-empty bucket, ascending */
 	size_t nbins;
 };
 
@@ -85,7 +85,7 @@ static void sampled_build(struct sampled *s)
 	s->nbins = 0;
 	for (b = 0; b < HIST_BUCKETS; b++)
 		if (counts[b])
-			s->bins[s->nbins++] = (struct hbin){ b, counts[b] };
+			s->bins[s->nbins++] = (struct hbin){b, counts[b]};
 }
 
 static void sampled_free(struct sampled *s)
@@ -104,13 +104,13 @@ static const char *pct_mismatch(double est, uint64_t exact)
 	static char why[160];
 
 	if (fabs(est - (double)exact) > 0.125 * (double)exact) {
-		snprintf(why, sizeof(why), "estimate %.1f more than 12.5%% from exact %llu",
-			 est, (unsigned long long)exact);
+		snprintf(why, sizeof(why), "estimate %.1f more than 12.5%% from exact %llu", est,
+			 (unsigned long long)exact);
 		return why;
 	}
 	if (est < 0 || hist_bucket((uint64_t)est) != hist_bucket(exact)) {
-		snprintf(why, sizeof(why), "estimate %.1f not in the bucket of exact %llu",
-			 est, (unsigned long long)exact);
+		snprintf(why, sizeof(why), "estimate %.1f not in the bucket of exact %llu", est,
+			 (unsigned long long)exact);
 		return why;
 	}
 	return NULL;
@@ -120,8 +120,14 @@ static const char *pct_mismatch(double est, uint64_t exact)
 static const char *check_summary(const struct sampled *s)
 {
 	static char why[256];
-	static const struct { uint64_t num, den; const char *name; } qs[] = {
-		{ 1, 2, "p50" }, { 9, 10, "p90" }, { 99, 100, "p99" }, { 999, 1000, "p999" },
+	static const struct {
+		uint64_t num, den;
+		const char *name;
+	} qs[] = {
+		{1, 2, "p50"},
+		{9, 10, "p90"},
+		{99, 100, "p99"},
+		{999, 1000, "p999"},
 	};
 	struct lat_summary sum;
 	const char *err;
@@ -170,14 +176,14 @@ static const char *check_summary(const struct sampled *s)
 
 TEST_CASE(stats_uniform_percentiles_within_one_bucket)
 {
-	struct sampled s = { .n = 100000 };
+	struct sampled s = {.n = 100000};
 	const char *err;
 	size_t i;
 
 	rnd_seed(1);
 	s.v = malloc(s.n * sizeof(*s.v));
 	for (i = 0; i < s.n; i++)
-		s.v[i] = 1000 + rnd64() % 999000;	/* 1us .. 1ms */
+		s.v[i] = 1000 + rnd64() % 999000; /* 1us .. 1ms */
 	sampled_build(&s);
 	err = check_summary(&s);
 	sampled_free(&s);
@@ -186,7 +192,7 @@ TEST_CASE(stats_uniform_percentiles_within_one_bucket)
 
 TEST_CASE(stats_bimodal_percentiles_within_one_bucket)
 {
-	struct sampled s = { .n = 100000 };
+	struct sampled s = {.n = 100000};
 	const char *err;
 	size_t i;
 
@@ -206,13 +212,13 @@ TEST_CASE(stats_bimodal_percentiles_within_one_bucket)
 
 TEST_CASE(stats_pareto_percentiles_within_one_bucket)
 {
-	struct sampled s = { .n = 200000 };
+	struct sampled s = {.n = 200000};
 	const char *err;
 	size_t i;
 
 	rnd_seed(3);
 	s.v = malloc(s.n * sizeof(*s.v));
-	for (i = 0; i < s.n; i++)	/* x_m = 10us, alpha = 1.2: a very heavy tail */
+	for (i = 0; i < s.n; i++) /* x_m = 10us, alpha = 1.2: a very heavy tail */
 		s.v[i] = (uint64_t)(10e3 / pow(rnd_unit(), 1 / 1.2));
 	sampled_build(&s);
 	err = check_summary(&s);
@@ -222,13 +228,13 @@ TEST_CASE(stats_pareto_percentiles_within_one_bucket)
 
 TEST_CASE(stats_lognormal_percentiles_within_one_bucket)
 {
-	struct sampled s = { .n = 200000 };
+	struct sampled s = {.n = 200000};
 	const char *err;
 	size_t i;
 
 	rnd_seed(4);
 	s.v = malloc(s.n * sizeof(*s.v));
-	for (i = 0; i < s.n; i++)	/* median 100us, sigma 2: spans ns to seconds */
+	for (i = 0; i < s.n; i++) /* median 100us, sigma 2: spans ns to seconds */
 		s.v[i] = (uint64_t)exp(log(100e3) + 2 * rnd_normal());
 	sampled_build(&s);
 	err = check_summary(&s);
@@ -251,7 +257,7 @@ TEST_CASE(stats_small_counts_pick_the_nearest_rank)
 	rnd_seed(5);
 	for (n = 1; n <= 300 && !err; n++) {
 		for (rep = 0; rep < 5 && !err; rep++) {
-			s = (struct sampled){ .n = n };
+			s = (struct sampled){.n = n};
 			s.v = malloc(n * sizeof(*s.v));
 			for (i = 0; i < n; i++)
 				s.v[i] = (uint64_t)exp(rnd_unit() * log(1e9));
@@ -265,18 +271,18 @@ TEST_CASE(stats_small_counts_pick_the_nearest_rank)
 
 TEST_CASE(stats_empty_histogram_is_all_zeros)
 {
-	struct hbin zero[] = { { 40, 0 }, { 80, 0 } };
+	struct hbin zero[] = {{40, 0}, {80, 0}};
 	struct lat_summary sum;
 
 	memset(&sum, 0xff, sizeof(sum));
 	hist_summarize(NULL, 0, 0, 0, &sum);
-	ASSERT(sum.count == 0 && sum.p50 == 0 && sum.p90 == 0 && sum.p99 == 0 &&
-	       sum.p999 == 0 && sum.max == 0 && sum.mean == 0 && sum.total == 0,
+	ASSERT(sum.count == 0 && sum.p50 == 0 && sum.p90 == 0 && sum.p99 == 0 && sum.p999 == 0 &&
+		       sum.max == 0 && sum.mean == 0 && sum.total == 0,
 	       "no bins: summary not all zeros");
 	memset(&sum, 0xff, sizeof(sum));
 	hist_summarize(zero, 2, 0, 0, &sum);
-	ASSERT(sum.count == 0 && sum.p50 == 0 && sum.p90 == 0 && sum.p99 == 0 &&
-	       sum.p999 == 0 && sum.max == 0 && sum.mean == 0 && sum.total == 0,
+	ASSERT(sum.count == 0 && sum.p50 == 0 && sum.p90 == 0 && sum.p99 == 0 && sum.p999 == 0 &&
+		       sum.max == 0 && sum.mean == 0 && sum.total == 0,
 	       "bins with zero counts: summary not all zeros");
 	ASSERT(hist_quantile(NULL, 0, 0.5, 0) == 0, "quantile of no bins");
 	ASSERT(hist_quantile(zero, 2, 0.99, 1000) == 0, "quantile of zero counts");
@@ -285,7 +291,7 @@ TEST_CASE(stats_empty_histogram_is_all_zeros)
 TEST_CASE(stats_single_sample)
 {
 	/* 12345 is in [12288, 13312), a bucket of width 1024 */
-	struct hbin one = { hist_bucket(12345), 1 };
+	struct hbin one = {hist_bucket(12345), 1};
 	struct lat_summary sum;
 
 	ASSERT_EQ_U64(hist_bucket_lo(one.bucket), 12288, "lo of 12345's bucket");
@@ -297,15 +303,14 @@ TEST_CASE(stats_single_sample)
 	ASSERT(sum.mean == 12345 && sum.max == 12345 && sum.total == 12345,
 	       "mean %.1f max %.1f total %.1f, want 12345", sum.mean, sum.max, sum.total);
 	ASSERT(sum.p50 == 12345 && sum.p90 == 12345 && sum.p99 == 12345 && sum.p999 == 12345,
-	       "percentiles %.1f %.1f %.1f %.1f, want all 12345 (clamped to max)",
-	       sum.p50, sum.p90, sum.p99, sum.p999);
+	       "percentiles %.1f %.1f %.1f %.1f, want all 12345 (clamped to max)", sum.p50, sum.p90,
+	       sum.p99, sum.p999);
 
 	/* unknown max: the bucket's top edge; percentiles stay in the bucket */
 	hist_summarize(&one, 1, 12345, 0, &sum);
 	ASSERT(sum.max == 13311, "unknown max %.1f, want 13311", sum.max);
 	ASSERT(sum.p50 >= 12288 && sum.p50 <= 13311 && sum.p999 >= 12288 && sum.p999 <= 13311,
-	       "p50 %.1f p999 %.1f outside the sample's bucket [12288, 13311]",
-	       sum.p50, sum.p999);
+	       "p50 %.1f p999 %.1f outside the sample's bucket [12288, 13311]", sum.p50, sum.p999);
 
 	/* exact one-value buckets (< 8ns) give the exact value */
 	one.bucket = hist_bucket(5);
@@ -318,8 +323,8 @@ TEST_CASE(stats_repeated_bucket_entries_add_up)
 {
 	/* per-CPU maps hand over one entry per CPU for the same bucket */
 	uint32_t a = hist_bucket(1000), b = hist_bucket(1000000);
-	struct hbin split[] = { { a, 3 }, { a, 0 }, { a, 2 }, { b, 1 }, { b, 4 } };
-	struct hbin merged[] = { { a, 5 }, { b, 5 } };
+	struct hbin split[] = {{a, 3}, {a, 0}, {a, 2}, {b, 1}, {b, 4}};
+	struct hbin merged[] = {{a, 5}, {b, 5}};
 	struct lat_summary s1, s2;
 	int pct;
 
@@ -332,7 +337,7 @@ TEST_CASE(stats_repeated_bucket_entries_add_up)
 	ASSERT(hist_bucket((uint64_t)s1.p90) == b, "p90 %.1f not in bucket b", s1.p90);
 	for (pct = 1; pct <= 100; pct++)
 		ASSERT(hist_quantile(split, ARRAY_SIZE(split), pct / 100.0, 0) ==
-		       hist_quantile(merged, 2, pct / 100.0, 0),
+			       hist_quantile(merged, 2, pct / 100.0, 0),
 		       "p%d: split %.1f merged %.1f", pct,
 		       hist_quantile(split, ARRAY_SIZE(split), pct / 100.0, 0),
 		       hist_quantile(merged, 2, pct / 100.0, 0));
@@ -376,20 +381,20 @@ TEST_CASE(stats_hbin_sort_orders_by_bucket_and_keeps_entries)
 	hbin_sort(bins, N);
 	for (i = 0; i < N; i++) {
 		if (i > 0)
-			ASSERT(bins[i - 1].bucket <= bins[i].bucket,
-			       "out of order at %zu: %u > %u", i, bins[i - 1].bucket, bins[i].bucket);
+			ASSERT(bins[i - 1].bucket <= bins[i].bucket, "out of order at %zu: %u > %u",
+			       i, bins[i - 1].bucket, bins[i].bucket);
 		got[bins[i].bucket] += bins[i].count;
 	}
 	ASSERT(!memcmp(want, got, sizeof(want)), "sorting lost or changed counts");
-	hbin_sort(bins, 0);	/* must not touch anything */
+	hbin_sort(bins, 0); /* must not touch anything */
 }
 
 /* with per-bucket sums, a bucket's samples are placed around their own mean */
 TEST_CASE(stats_known_bucket_sum_makes_single_samples_and_clusters_exact)
 {
-	uint64_t v = 10119000;	/* a 10.119 ms sleep, three times */
-	struct hbin one = { hist_bucket(v), 1, v };
-	struct hbin three = { hist_bucket(v), 3, 3 * v };
+	uint64_t v = 10119000; /* a 10.119 ms sleep, three times */
+	struct hbin one = {hist_bucket(v), 1, v};
+	struct hbin three = {hist_bucket(v), 3, 3 * v};
 	struct lat_summary s;
 
 	ASSERT(hist_quantile(&one, 1, 0.5, 0) == (double)v, "single sample: got %f",
@@ -405,20 +410,22 @@ TEST_CASE(stats_percentiles_with_bucket_sums_stay_within_12_5_percent)
 	static uint64_t samples[20000];
 	static struct hbin bins[HIST_BUCKETS];
 	uint64_t sums[HIST_BUCKETS] = {0}, counts[HIST_BUCKETS] = {0}, x = 88172645463325252ULL;
-	static const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
+	static const double qs[] = {0.5, 0.9, 0.99, 0.999};
 	size_t n = 20000, nb = 0, i;
 
-	for (i = 0; i < n; i++) {	/* lognormal-ish: product of uniforms */
-		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+	for (i = 0; i < n; i++) { /* lognormal-ish: product of uniforms */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
 		samples[i] = 1000 + (x % 1000) * (x % 997) * ((x >> 20) % 50 + 1);
 		counts[hist_bucket(samples[i])]++;
 		sums[hist_bucket(samples[i])] += samples[i];
 	}
 	for (i = 0; i < HIST_BUCKETS; i++)
 		if (counts[i])
-			bins[nb++] = (struct hbin){ (uint32_t)i, counts[i], sums[i] };
+			bins[nb++] = (struct hbin){(uint32_t)i, counts[i], sums[i]};
 	/* exact nearest-rank by sorting a copy */
-	for (size_t a = 1; a < n; a++) {	/* insertion sort is fine for a test */
+	for (size_t a = 1; a < n; a++) { /* insertion sort is fine for a test */
 		uint64_t t = samples[a];
 		size_t b = a;
 

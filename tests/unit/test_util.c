@@ -12,27 +12,30 @@
 
 TEST_CASE(util_parse_duration_accepts_every_unit)
 {
-	static const struct { const char *s; uint64_t def, want; } ok[] = {
-		{ "250ns", NS_PER_S, 250 },
-		{ "500us", NS_PER_S, 500000 },
-		{ "500µs", NS_PER_S, 500000 },
-		{ "10ms", NS_PER_S, 10000000 },
-		{ "1s", 1, NS_PER_S },
-		{ "1.5s", 1, 1500000000 },
-		{ ".5s", 1, 500000000 },
-		{ "2m", 1, 120 * NS_PER_S },
-		{ "0.25ms", 1, 250000 },
+	static const struct {
+		const char *s;
+		uint64_t def, want;
+	} ok[] = {
+		{"250ns", NS_PER_S, 250},
+		{"500us", NS_PER_S, 500000},
+		{"500µs", NS_PER_S, 500000},
+		{"10ms", NS_PER_S, 10000000},
+		{"1s", 1, NS_PER_S},
+		{"1.5s", 1, 1500000000},
+		{".5s", 1, 500000000},
+		{"2m", 1, 120 * NS_PER_S},
+		{"0.25ms", 1, 250000},
 		/* a bare number is in the caller's default unit */
-		{ "5", NS_PER_S, 5 * NS_PER_S },
-		{ "1.5", 1000000, 1500000 },
-		{ "250", 1, 250 },
+		{"5", NS_PER_S, 5 * NS_PER_S},
+		{"1.5", 1000000, 1500000},
+		{"250", 1, 250},
 		/* fractional nanoseconds round to nearest */
-		{ "1.4ns", 1, 1 },
-		{ "1.6ns", 1, 2 },
+		{"1.4ns", 1, 1},
+		{"1.6ns", 1, 2},
 		/* one day is the documented upper bound, inclusive */
-		{ "86400s", 1, 86400 * NS_PER_S },
-		{ "1440m", 1, 86400 * NS_PER_S },
-		{ "1ns", 1, 1 },
+		{"86400s", 1, 86400 * NS_PER_S},
+		{"1440m", 1, 86400 * NS_PER_S},
+		{"1ns", 1, 1},
 	};
 	size_t i;
 
@@ -48,34 +51,37 @@ TEST_CASE(util_parse_duration_accepts_every_unit)
 
 TEST_CASE(util_parse_duration_rejects_malformed_and_out_of_range)
 {
-	static const struct { const char *s; int want; } bad[] = {
-		{ "", -EINVAL },
-		{ "abc", -EINVAL },
-		{ "10xs", -EINVAL },
-		{ "10 ms", -EINVAL },
-		{ " 10ms", -EINVAL },
-		{ "10ms ", -EINVAL },
-		{ "10MS", -EINVAL },
-		{ "ms", -EINVAL },
-		{ ".", -EINVAL },
-		{ "1..5s", -EINVAL },
-		{ "-1s", -EINVAL },
-		{ "+1s", -EINVAL },
+	static const struct {
+		const char *s;
+		int want;
+	} bad[] = {
+		{"", -EINVAL},
+		{"abc", -EINVAL},
+		{"10xs", -EINVAL},
+		{"10 ms", -EINVAL},
+		{" 10ms", -EINVAL},
+		{"10ms ", -EINVAL},
+		{"10MS", -EINVAL},
+		{"ms", -EINVAL},
+		{".", -EINVAL},
+		{"1..5s", -EINVAL},
+		{"-1s", -EINVAL},
+		{"+1s", -EINVAL},
 		/* only digits and '.' before the suffix: no exponents, hex, inf, nan */
-		{ "1e3s", -EINVAL },
-		{ "1e3", -EINVAL },
-		{ "0x10ms", -EINVAL },
-		{ "inf", -EINVAL },
-		{ "infs", -EINVAL },
-		{ "nan", -EINVAL },
+		{"1e3s", -EINVAL},
+		{"1e3", -EINVAL},
+		{"0x10ms", -EINVAL},
+		{"inf", -EINVAL},
+		{"infs", -EINVAL},
+		{"nan", -EINVAL},
 		/* well-formed but outside (0, 1 day] */
-		{ "0", -ERANGE },
-		{ "0s", -ERANGE },
-		{ "0.4ns", -ERANGE },
-		{ "86401s", -ERANGE },
-		{ "1441m", -ERANGE },
-		{ "99999999999999999999s", -ERANGE },
-		{ "100000000000000000000000000000000000000000ns", -ERANGE },
+		{"0", -ERANGE},
+		{"0s", -ERANGE},
+		{"0.4ns", -ERANGE},
+		{"86401s", -ERANGE},
+		{"1441m", -ERANGE},
+		{"99999999999999999999s", -ERANGE},
+		{"100000000000000000000000000000000000000000ns", -ERANGE},
 	};
 	size_t i;
 
@@ -87,7 +93,7 @@ TEST_CASE(util_parse_duration_rejects_malformed_and_out_of_range)
 		       bad[i].want);
 		ASSERT(ns == UNTOUCHED, "\"%s\": *ns changed on error", bad[i].s);
 	}
-	ASSERT(parse_duration(NULL, 1, &(uint64_t){ 0 }) == -EINVAL, "NULL string");
+	ASSERT(parse_duration(NULL, 1, &(uint64_t){0}) == -EINVAL, "NULL string");
 }
 
 /*
@@ -118,8 +124,7 @@ TEST_CASE(util_parse_uint)
 	       "UINT64_MAX");
 	v = UNTOUCHED;
 	ASSERT(parse_uint("101", 100, &v) == -ERANGE, "above max");
-	ASSERT(parse_uint("18446744073709551616", UINT64_MAX, &v) == -ERANGE,
-	       "2^64 overflows");
+	ASSERT(parse_uint("18446744073709551616", UINT64_MAX, &v) == -ERANGE, "2^64 overflows");
 	ASSERT(parse_uint("", 100, &v) == -EINVAL, "empty");
 	ASSERT(parse_uint("abc", 100, &v) == -EINVAL, "letters");
 	ASSERT(parse_uint("12abc", 100, &v) == -EINVAL, "trailing junk");
@@ -135,23 +140,26 @@ TEST_CASE(util_parse_uint)
 
 TEST_CASE(util_parse_pid_list)
 {
-	static const struct { const char *s; int want; } bad[] = {
-		{ "", -EINVAL },
-		{ "0", -EINVAL },
-		{ "1,0", -EINVAL },
-		{ "-1", -EINVAL },
-		{ "1,,2", -EINVAL },
-		{ "1,", -EINVAL },
-		{ ",1", -EINVAL },
-		{ "abc", -EINVAL },
-		{ "1;2", -EINVAL },
-		{ "1, 2", -EINVAL },
-		{ "1 ,2", -EINVAL },
-		{ "4194305", -EINVAL },
-		{ "99999999999999999999999", -EINVAL },
-		{ "1,2,3,4,5", -E2BIG },
+	static const struct {
+		const char *s;
+		int want;
+	} bad[] = {
+		{"", -EINVAL},
+		{"0", -EINVAL},
+		{"1,0", -EINVAL},
+		{"-1", -EINVAL},
+		{"1,,2", -EINVAL},
+		{"1,", -EINVAL},
+		{",1", -EINVAL},
+		{"abc", -EINVAL},
+		{"1;2", -EINVAL},
+		{"1, 2", -EINVAL},
+		{"1 ,2", -EINVAL},
+		{"4194305", -EINVAL},
+		{"99999999999999999999999", -EINVAL},
+		{"1,2,3,4,5", -E2BIG},
 	};
-	uint32_t pids[4] = { 0 };
+	uint32_t pids[4] = {0};
 	int i, n;
 
 	n = parse_pid_list("1,2,3", pids, 4);
@@ -183,23 +191,14 @@ static const char *dur(double ns)
 
 TEST_CASE(util_fmt_duration_three_significant_digits)
 {
-	static const struct { double ns; const char *want; } cases[] = {
-		{ 0, "0ns" },
-		{ 1, "1ns" },
-		{ 850, "850ns" },
-		{ 999, "999ns" },
-		{ 1000, "1.00us" },
-		{ 1234, "1.23us" },
-		{ 12300, "12.3us" },
-		{ 123456, "123us" },
-		{ 1e6, "1.00ms" },
-		{ 4.5e6, "4.50ms" },
-		{ 45.6e6, "45.6ms" },
-		{ 456e6, "456ms" },
-		{ 1.2e9, "1.20s" },
-		{ 12.5e9, "12.5s" },
-		{ 125e9, "125s" },
-		{ 86400e9, "86400s" },
+	static const struct {
+		double ns;
+		const char *want;
+	} cases[] = {
+		{0, "0ns"},	  {1, "1ns"},	     {850, "850ns"},	 {999, "999ns"},
+		{1000, "1.00us"}, {1234, "1.23us"},  {12300, "12.3us"},	 {123456, "123us"},
+		{1e6, "1.00ms"},  {4.5e6, "4.50ms"}, {45.6e6, "45.6ms"}, {456e6, "456ms"},
+		{1.2e9, "1.20s"}, {12.5e9, "12.5s"}, {125e9, "125s"},	 {86400e9, "86400s"},
 	};
 	char small[4];
 	size_t i;
@@ -218,12 +217,12 @@ TEST_CASE(util_fmt_duration_three_significant_digits)
  */
 TEST_CASE(util_fmt_duration_rounds_across_unit_boundaries)
 {
-	static const struct { double ns; const char *want; } cases[] = {
-		{ 999.6, "1.00us" },
-		{ 9999.6, "10.0us" },
-		{ 99999.9, "100us" },
-		{ 999999.9, "1.00ms" },
-		{ 999999999.9, "1.00s" },
+	static const struct {
+		double ns;
+		const char *want;
+	} cases[] = {
+		{999.6, "1.00us"},    {9999.6, "10.0us"},     {99999.9, "100us"},
+		{999999.9, "1.00ms"}, {999999999.9, "1.00s"},
 	};
 	size_t i;
 
@@ -262,14 +261,17 @@ TEST_CASE(util_fmt_count_scales_above_99999)
 
 TEST_CASE(util_fmt_rfc3339_known_instants)
 {
-	static const struct { uint64_t ns; const char *want; } cases[] = {
-		{ 0, "1970-01-01T00:00:00.000Z" },
-		{ 1700000000ULL * NS_PER_S + 123456789, "2023-11-14T22:13:20.123Z" },
+	static const struct {
+		uint64_t ns;
+		const char *want;
+	} cases[] = {
+		{0, "1970-01-01T00:00:00.000Z"},
+		{1700000000ULL * NS_PER_S + 123456789, "2023-11-14T22:13:20.123Z"},
 		/* leap day, and milliseconds truncate rather than round up */
-		{ 951782400ULL * NS_PER_S + 999999999, "2000-02-29T00:00:00.999Z" },
+		{951782400ULL * NS_PER_S + 999999999, "2000-02-29T00:00:00.999Z"},
 		/* past the 32-bit time_t limit */
-		{ 2147483648ULL * NS_PER_S, "2038-01-19T03:14:08.000Z" },
-		{ 4102444799ULL * NS_PER_S + 1000000, "2099-12-31T23:59:59.001Z" },
+		{2147483648ULL * NS_PER_S, "2038-01-19T03:14:08.000Z"},
+		{4102444799ULL * NS_PER_S + 1000000, "2099-12-31T23:59:59.001Z"},
 	};
 	char buf[64];
 	size_t i;

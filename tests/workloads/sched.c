@@ -108,10 +108,10 @@ static int do_spin(int n, double seconds, int cpu)
 
 	pthread_barrier_init(&done, NULL, n + 1);
 	for (i = 0; i < n; i++) {
-		s[i] = (struct spinner){ .cpu = cpu, .seconds = seconds, .done = &done };
+		s[i] = (struct spinner){.cpu = cpu, .seconds = seconds, .done = &done};
 		pthread_create(&s[i].th, NULL, spin_thread, &s[i]);
 	}
-	pthread_barrier_wait(&done);	/* all have spun and are blocked */
+	pthread_barrier_wait(&done); /* all have spun and are blocked */
 	for (i = 0; i < n; i++)
 		if (read_schedstat(s[i].tid, &s[i].run_ns, &s[i].wait_ns)) {
 			fprintf(stderr, "cannot read schedstat of %d\n", s[i].tid);
@@ -131,7 +131,7 @@ static int do_spin(int n, double seconds, int cpu)
 
 static int do_sleep(int n, int ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 	double t0 = now_s();
 	int i;
 
@@ -145,7 +145,7 @@ static int do_sleep(int n, int ms)
 
 static int do_culprit(double seconds, int cpu)
 {
-	struct spinner victim = { .cpu = cpu, .seconds = seconds };
+	struct spinner victim = {.cpu = cpu, .seconds = seconds};
 	pthread_barrier_t done;
 	pid_t hog;
 
@@ -166,7 +166,8 @@ static int do_culprit(double seconds, int cpu)
 	pthread_barrier_wait(&done);
 	read_schedstat(victim.tid, &victim.run_ns, &victim.wait_ns);
 	waitpid(hog, NULL, 0);
-	printf("{\"mode\":\"culprit\",\"pid\":%d,\"tid\":%d,\"hog\":%d,\"run_ns\":%llu,\"wait_ns\":%llu}\n",
+	printf("{\"mode\":\"culprit\",\"pid\":%d,\"tid\":%d,\"hog\":%d,\"run_ns\":%llu,\"wait_ns\":"
+	       "%llu}\n",
 	       getpid(), victim.tid, hog, victim.run_ns, victim.wait_ns);
 	fflush(stdout);
 	pthread_barrier_wait(&done);
@@ -225,7 +226,8 @@ int main(int argc, char **argv)
 		wait_line();
 		err = do_storm(atoi(argv[2]));
 	} else {
-		fprintf(stderr, "usage: sched spin T SECONDS CPU | sleep N MS | culprit SECONDS CPU | storm N\n");
+		fprintf(stderr, "usage: sched spin T SECONDS CPU | sleep N MS | culprit SECONDS "
+				"CPU | storm N\n");
 		return 2;
 	}
 	if (err)

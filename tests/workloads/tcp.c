@@ -125,7 +125,9 @@ static int do_bulk(const char *host, int port, long bytes)
 	}
 	t0 = now_us();
 	while (sent < bytes) {
-		ssize_t w = write(fd, buf, bytes - sent < (long)sizeof(buf) ? bytes - sent : (long)sizeof(buf));
+		ssize_t w =
+			write(fd, buf,
+			      bytes - sent < (long)sizeof(buf) ? bytes - sent : (long)sizeof(buf));
 
 		if (w <= 0) {
 			perror("write");
@@ -134,7 +136,7 @@ static int do_bulk(const char *host, int port, long bytes)
 		sent += w;
 	}
 	shutdown(fd, SHUT_WR);
-	while (read(fd, buf, sizeof(buf)) > 0)	/* until the server closes */
+	while (read(fd, buf, sizeof(buf)) > 0) /* until the server closes */
 		;
 	close(fd);
 	printf("{\"mode\":\"bulk\",\"pid\":%d,\"bytes\":%ld,\"seconds\":%.3f}\n", getpid(), sent,
@@ -145,8 +147,8 @@ static int do_bulk(const char *host, int port, long bytes)
 
 static int do_serve(int port, const char *mode)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port),
-				  .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in6 a = {
+		.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
 	int one = 1, zero = 0, lfd = socket(AF_INET6, SOCK_STREAM, 0), accepted = 0;
 	struct pollfd p[2];
 
@@ -158,28 +160,28 @@ static int do_serve(int port, const char *mode)
 	}
 	printf("listening\n");
 	fflush(stdout);
-	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	p[1] = (struct pollfd){ .fd = 0, .events = POLLIN };
+	p[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
+	p[1] = (struct pollfd){.fd = 0, .events = POLLIN};
 	for (;;) {
 		static char buf[65536];
 		int fd;
 
 		if (poll(p, 2, -1) < 0)
 			continue;
-		if (p[1].revents)	/* the harness says stop */
+		if (p[1].revents) /* the harness says stop */
 			break;
 		fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
 		accepted++;
 		if (!strcmp(mode, "rst")) {
-			struct linger l = { .l_onoff = 1, .l_linger = 0 };
+			struct linger l = {.l_onoff = 1, .l_linger = 0};
 
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		} else if (!strcmp(mode, "unread")) {
-			struct pollfd q = { .fd = fd, .events = POLLIN };
+			struct pollfd q = {.fd = fd, .events = POLLIN};
 
-			poll(&q, 1, 2000);	/* data arrived, left unread */
+			poll(&q, 1, 2000); /* data arrived, left unread */
 		} else {
 			while (read(fd, buf, sizeof(buf)) > 0)
 				;
@@ -207,7 +209,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "serve") && argc == 4) {
 		return do_serve(atoi(argv[2]), argv[3]);
 	} else {
-		fprintf(stderr, "usage: tcp connect ADDR PORT N HOLD_MS | bulk ADDR PORT BYTES | serve PORT MODE\n");
+		fprintf(stderr, "usage: tcp connect ADDR PORT N HOLD_MS | bulk ADDR PORT BYTES | "
+				"serve PORT MODE\n");
 		return 2;
 	}
 	if (err)
