@@ -35,19 +35,28 @@ enum ls_drop {
 };
 
 /*
- * syscall_lat: one entry per (owner, syscall, latency bucket). The bucket
- * is part of the key so that the per-CPU value stays small (see DESIGN.md,
- * memory budget): a process touches only a handful of buckets per syscall.
+ * syscall_lat: one entry per (owner, syscall, latency octave). The octave
+ * (a power of two of nanoseconds) is part of the key and its 8 sub-buckets
+ * are in the value, so that the per-CPU value stays small while a
+ * syscall's few busy octaves cost a few entries, not one per bucket (see
+ * DESIGN.md, memory budget).
  */
 struct sys_key {
 	__u32 pid;    /* tgid; 0 when keyed by cgroup */
 	__u32 tid;    /* thread id when keyed by thread, else 0 */
 	__u64 cgid;   /* cgroup v2 id of the caller */
 	__u16 nr;     /* syscall number */
-	__u16 bucket; /* hist_bucket(latency ns) */
+	__u16 octave; /* hist_bucket(latency ns) / HIST_SUB */
 	__u32 pad;
 };
 
+struct oct_val {
+	__u64 count[8]; /* per sub-bucket: hist_bucket() % HIST_SUB */
+	__u64 sum_ns;
+	__u64 max_ns; /* largest latency seen in this octave */
+};
+
+/* a single histogram bucket's value (tcp_hist) */
 struct sys_val {
 	__u64 count;
 	__u64 sum_ns;
@@ -175,6 +184,7 @@ struct ls_owner {
 #endif
 LS_STATIC_ASSERT(sizeof(struct sys_key) == 24, "sys_key layout");
 LS_STATIC_ASSERT(sizeof(struct sys_val) == 24, "sys_val layout");
+LS_STATIC_ASSERT(sizeof(struct oct_val) == 80, "oct_val layout");
 LS_STATIC_ASSERT(sizeof(struct err_key) == 24, "err_key layout");
 LS_STATIC_ASSERT(sizeof(struct sched_key) == 16, "sched_key layout");
 LS_STATIC_ASSERT(sizeof(struct sched_val) == 64, "sched_val layout");

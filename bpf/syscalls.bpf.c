@@ -11,8 +11,13 @@ char LICENSE[] SEC("license") = "GPL";
 struct task_sys {
 	__u64 start_ns; /* 0: not inside a traced syscall */
 	__u32 nr;
-	__u32 pad;
+	__u8 seen; /* the checks below were made */
+	__u8 self; /* a thread of latscope itself: not traced */
+	__u16 pad;
 };
+
+/* latscope's own tgid: its map reads would otherwise be traced by itself */
+const volatile __u32 self_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -25,7 +30,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct sys_key);
-	__type(value, struct sys_val);
+	__type(value, struct oct_val);
 } syscall_lat SEC(".maps");
 
 struct {
@@ -42,15 +47,23 @@ static __always_inline int on_sys_enter(long id)
 
 	if ((unsigned long)id >= LS_MAX_SYSCALL)
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (!task_wanted(pid_tgid >> 32))
-		return 0;
+	if (filter_pid_on || filter_comm_on || filter_cg_on) {
+		pid_tgid = bpf_get_current_pid_tgid();
+		if (!task_wanted(pid_tgid >> 32))
+			return 0;
+	}
 	ts = bpf_task_storage_get(&task_sys, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ts) {
 		count_drop(LS_DROP_TASK);
 		return 0;
 	}
+	if (!ts->seen) { /* first syscall of this thread since we attached */
+		ts->seen = 1;
+		ts->self = bpf_get_current_pid_tgid() >> 32 == self_tgid;
+	}
+	if (ts->self)
+		return 0;
 	ts->nr = id;
 	ts->start_ns = bpf_ktime_get_ns();
 	return 0;
@@ -86,7 +99,8 @@ static __always_inline int on_sys_exit(long ret)
 {
 	struct task_sys *ts;
 	struct sys_key k = {};
-	struct sys_val *v;
+	struct oct_val *v;
+	__u32 b;
 	__u64 pid_tgid, lat;
 
 	/* no entry or no start: the syscall began before we attached, or the
@@ -104,11 +118,12 @@ static __always_inline int on_sys_exit(long ret)
 		k.tid = (__u32)pid_tgid;
 	k.cgid = bpf_get_current_cgroup_id();
 	k.nr = ts->nr;
-	k.bucket = hist_bucket(lat);
+	b = hist_bucket(lat);
+	k.octave = b / HIST_SUB;
 
 	v = bpf_map_lookup_elem(&syscall_lat, &k);
 	if (!v) {
-		struct sys_val zero = {};
+		struct oct_val zero = {};
 
 		/* EEXIST here means another CPU created it first: fine */
 		bpf_map_update_elem(&syscall_lat, &k, &zero, BPF_NOEXIST);
@@ -119,7 +134,7 @@ static __always_inline int on_sys_exit(long ret)
 		}
 		note_comm(k.pid, (__u32)pid_tgid);
 	}
-	v->count += 1;
+	v->count[b & (HIST_SUB - 1)] += 1;
 	v->sum_ns += lat;
 	if (lat > v->max_ns)
 		v->max_ns = lat;

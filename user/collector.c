@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "collector.h"
@@ -64,14 +65,36 @@ int coll_read_drops(struct bpf_map *map, uint64_t prev[LS_DROP_MAX], uint64_t dr
 	return 0;
 }
 
+/* answers are cached for a second: many keys share an owner, and every
+ * kill(2) here would also be traced by our own programs */
+#define GONE_CACHE  4096
+#define GONE_TTL_NS 1000000000ULL
+
 bool coll_owner_gone(uint32_t pid, uint32_t tid)
 {
+	static struct {
+		uint32_t pid, tid;
+		uint64_t at_ns;
+		bool gone;
+	} cache[GONE_CACHE];
+	uint32_t slot = (pid * 2654435761u ^ tid * 40503u) % GONE_CACHE;
+	struct timespec ts;
+	uint64_t now;
 	int r;
 
 	if (!pid)
 		return false;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (cache[slot].pid == pid && cache[slot].tid == tid &&
+	    now - cache[slot].at_ns < GONE_TTL_NS)
+		return cache[slot].gone;
 	r = tid ? (int)syscall(SYS_tgkill, pid, tid, 0) : kill((pid_t)pid, 0);
-	return r && errno == ESRCH;
+	cache[slot].pid = pid;
+	cache[slot].tid = tid;
+	cache[slot].at_ns = now;
+	cache[slot].gone = r && errno == ESRCH;
+	return cache[slot].gone;
 }
 
 uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys)

@@ -4,11 +4,14 @@
 #include <string.h>
 #include "ctrtab.h"
 #include "ktab.h"
+#include "log.h"
 #include "util.h"
 
+#define SWEEP_EVERY 64 /* reads between sweeps for keys gone from the map */
+
 struct ctr_head {
-	uint32_t idle;	/* generations without change */
-	uint32_t seen;	/* last generation the key was read */
+	uint32_t idle;	/* reads without change */
+	uint32_t seen;	/* generation of the last read that had the key */
 	uint64_t ctr[]; /* nctr previous cumulative values */
 };
 
@@ -16,6 +19,12 @@ struct ctrtab {
 	struct ktab *t;
 	size_t key_sz;
 	int nctr;
+	uint32_t gen, idle_limit;
+	bool (*stale)(const void *key, void *ctx);
+	void *stale_ctx;
+	char *victims; /* keys to expire after this read */
+	size_t nvictims, victims_cap;
+	size_t seen;
 };
 
 struct ctrtab *ctrtab__new(size_t key_sz, int nctr)
@@ -39,11 +48,36 @@ void ctrtab__free(struct ctrtab *c)
 	if (!c)
 		return;
 	ktab__free(c->t);
+	free(c->victims);
 	free(c);
 }
 
-int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur, uint64_t *delta,
-		   uint32_t gen)
+void ctrtab__begin(struct ctrtab *c, uint32_t idle_limit, bool (*stale)(const void *key, void *ctx),
+		   void *ctx)
+{
+	c->gen++;
+	c->idle_limit = idle_limit;
+	c->stale = stale;
+	c->stale_ctx = ctx;
+	c->nvictims = 0;
+	c->seen = 0;
+}
+
+static void add_victim(struct ctrtab *c, const void *key)
+{
+	if (c->nvictims == c->victims_cap) {
+		size_t ncap = c->victims_cap ? c->victims_cap * 2 : 64;
+		char *n = realloc(c->victims, ncap * c->key_sz);
+
+		if (!n)
+			return; /* expire it another time */
+		c->victims = n;
+		c->victims_cap = ncap;
+	}
+	memcpy(c->victims + c->nvictims++ * c->key_sz, key, c->key_sz);
+}
+
+int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur, uint64_t *delta)
 {
 	struct ctr_head *h;
 	bool created, any = false;
@@ -51,52 +85,61 @@ int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur, uint6
 	h = ktab__upsert(c->t, key, &created);
 	if (!h)
 		return -ENOMEM;
-	h->seen = gen;
+	h->seen = c->gen;
+	c->seen++;
 	for (int i = 0; i < c->nctr; i++) {
 		delta[i] = counter_delta(h->ctr[i], cur[i]);
 		if (delta[i] || cur[i] != h->ctr[i])
 			any = true;
 		h->ctr[i] = cur[i];
 	}
-	h->idle = any ? 0 : h->idle + 1;
-	return any;
+	if (any) {
+		h->idle = 0;
+		return 1;
+	}
+	h->idle++;
+	if (h->idle >= c->idle_limit ||
+	    (c->stale && (h->idle == 2 || h->idle % 16 == 0) && c->stale(key, c->stale_ctx)))
+		add_victim(c, key);
+	return 0;
 }
 
-size_t ctrtab__expire(struct ctrtab *c, uint32_t idle_limit, uint32_t gen,
-		      bool (*stale)(const void *key, void *ctx),
-		      void (*del)(const void *key, void *ctx), void *ctx)
+size_t ctrtab__expire(struct ctrtab *c, void (*del)(const void *key, void *ctx), void *ctx)
 {
-	enum { CHUNK = 64 };
-	char *victims = malloc(CHUNK * c->key_sz);
-	size_t total = 0, n;
+	size_t n = c->nvictims;
 
-	if (!victims)
-		return 0;
-	do {
+	log_debug("expire: key size %zu, %zu keys, %zu read, %zu idle to delete (limit %u)",
+		  c->key_sz, ktab__len(c->t), c->seen, c->nvictims, c->idle_limit);
+	for (size_t i = 0; i < c->nvictims; i++) {
+		const void *k = c->victims + i * c->key_sz;
+
+		if (del)
+			del(k, ctx);
+		ktab__del(c->t, k);
+	}
+	c->nvictims = 0;
+	if (c->gen % SWEEP_EVERY == 0) {
 		size_t pos = 0;
 		const void *k;
 		void *v;
 
-		n = 0;
-		while (n < CHUNK && ktab__next(c->t, &pos, &k, &v)) {
-			const struct ctr_head *h = v;
-
-			if (h->idle >= idle_limit || h->seen != gen ||
-			    (h->idle >= 2 && stale && stale(k, ctx)))
-				memcpy(victims + n++ * c->key_sz, k, c->key_sz);
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (del)
-				del(victims + i * c->key_sz, ctx);
-			ktab__del(c->t, victims + i * c->key_sz);
-		}
-		total += n;
-	} while (n == CHUNK);
-	free(victims);
-	return total;
+		while (ktab__next(c->t, &pos, &k, &v))
+			if (((struct ctr_head *)v)->seen != c->gen)
+				add_victim(c, k);
+		for (size_t i = 0; i < c->nvictims; i++)
+			ktab__del(c->t, c->victims + i * c->key_sz);
+		n += c->nvictims;
+		c->nvictims = 0;
+	}
+	return n;
 }
 
 size_t ctrtab__len(const struct ctrtab *c)
 {
 	return ktab__len(c->t);
+}
+
+size_t ctrtab__seen(const struct ctrtab *c)
+{
+	return c->seen;
 }

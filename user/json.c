@@ -40,12 +40,22 @@ static size_t utf8_seq_len(const unsigned char *s, size_t left)
 void json_escape(FILE *f, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n;
+	size_t i = 0, n, run;
 
-	fputc('"', f);
+	putc_unlocked('"', f);
 	while (i < len) {
 		unsigned char c = s[i];
 
+		/* copy runs of plain printable ASCII in one write */
+		for (run = i; run < len && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+			      s[run] != '\\';
+		     run++)
+			;
+		if (run > i) {
+			fwrite(s + i, 1, run - i, f);
+			i = run;
+			continue;
+		}
 		if (c < 0x80) {
 			switch (c) {
 			case '"': fputs("\\\"", f); break;
@@ -55,11 +65,7 @@ void json_escape(FILE *f, const char *str, size_t len)
 			case '\t': fputs("\\t", f); break;
 			case '\b': fputs("\\b", f); break;
 			case '\f': fputs("\\f", f); break;
-			default:
-				if (c < 0x20 || c == 0x7f)
-					fprintf(f, "\\u%04x", c);
-				else
-					fputc(c, f);
+			default: fprintf(f, "\\u%04x", c); /* other controls and DEL */
 			}
 			i++;
 			continue;
@@ -73,7 +79,7 @@ void json_escape(FILE *f, const char *str, size_t len)
 			i++;
 		}
 	}
-	fputc('"', f);
+	putc_unlocked('"', f);
 }
 
 void jw_init(struct jw *w, FILE *f)
@@ -86,12 +92,12 @@ static void prefix(struct jw *w, const char *name)
 {
 	if (w->depth > 0) {
 		if (w->need_comma[w->depth])
-			fputc(',', w->f);
+			putc_unlocked(',', w->f);
 		w->need_comma[w->depth] = true;
 	}
 	if (name) {
 		json_escape(w->f, name, strlen(name));
-		fputc(':', w->f);
+		putc_unlocked(':', w->f);
 	}
 }
 
@@ -143,42 +149,72 @@ void jw_str(struct jw *w, const char *name, const char *s)
 	jw_strn(w, name, s, strlen(s));
 }
 
+/* digits of v, backwards from end; returns the first */
+static char *utoa_rev(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void jw_uint(struct jw *w, const char *name, uint64_t v)
 {
+	char buf[24], *p = utoa_rev(v, buf + sizeof(buf));
+
 	prefix(w, name);
-	fprintf(w->f, "%llu", (unsigned long long)v);
+	fwrite(p, 1, buf + sizeof(buf) - p, w->f);
 }
 
 void jw_int(struct jw *w, const char *name, int64_t v)
 {
+	char buf[24], *p = utoa_rev(v < 0 ? -(uint64_t)v : (uint64_t)v, buf + sizeof(buf));
+
+	if (v < 0)
+		*--p = '-';
 	prefix(w, name);
-	fprintf(w->f, "%lld", (long long)v);
+	fwrite(p, 1, buf + sizeof(buf) - p, w->f);
 }
 
 void jw_num(struct jw *w, const char *name, double v)
 {
-	char buf[64];
-	size_t n;
+	char buf[48], *p, *end = buf + sizeof(buf);
+	uint64_t milli, frac;
+	bool neg = v < 0;
 
 	if (!isfinite(v)) {
 		jw_null(w, name);
 		return;
 	}
 	prefix(w, name);
-	if (fabs(v) >= 1e15) { /* %.3f would be all digits, or not fit */
+	if (fabs(v) >= 1e15) { /* fixed point would not fit: exponent form */
 		snprintf(buf, sizeof(buf), "%.17g", v);
 		fputs(buf, w->f);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%.3f", v);
-	n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '0')
-		buf[--n] = 0;
-	if (buf[n - 1] == '.')
-		buf[--n] = 0;
-	if (!strcmp(buf, "-0"))
-		strcpy(buf, "0");
-	fputs(buf, w->f);
+	/* fixed point with up to 3 decimals, trailing zeros trimmed, by hand:
+	 * printf of doubles dominated the agent's profile */
+	milli = (uint64_t)(fabs(v) * 1000.0 + 0.5);
+	frac = milli % 1000;
+	p = end;
+	if (frac) {
+		int digits = 3;
+
+		while (frac % 10 == 0) {
+			frac /= 10;
+			digits--;
+		}
+		while (digits--) {
+			*--p = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		*--p = '.';
+	}
+	p = utoa_rev(milli / 1000, p);
+	if (neg && milli)
+		*--p = '-';
+	fwrite(p, 1, end - p, w->f);
 }
 
 void jw_null(struct jw *w, const char *name)

@@ -12,16 +12,23 @@ struct ktab {
 	unsigned char *slots; /* [key][pad][val][pad][used], 8-aligned */
 };
 
+/* keys are small structs, mostly multiples of 8 bytes: mix a word at a
+ * time (multiply-xorshift), bytes only for a tail */
 static uint64_t hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
 
-	while (n--) {
-		h ^= *b++;
-		h *= 1099511628211ULL;
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
 	}
-	return h ^ (h >> 29);
+	for (; n; n--, b++)
+		h = (h ^ *b) * 0x94d049bb133111ebULL;
+	h ^= h >> 29;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 32);
 }
 
 static unsigned char *slot(const struct ktab *t, size_t i)

@@ -144,6 +144,7 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 		if (sys_coll__open(&cs->sys, &co, why, sizeof(why)))
 			log_error("syscalls collector off: %s", why);
 	}
+	/* without --max-keys each collector sizes its maps by its own default */
 	if (want_sched) {
 		co.max_keys = o->max_keys / 8;
 		if (sched_coll__open(&cs->sched, &co, why, sizeof(why)))

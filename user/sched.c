@@ -199,7 +199,7 @@ static void on_stat(const void *key, const void *vals, void *ctx)
 	for (int cpu = 0; cpu < ncpus_possible(); cpu++)
 		for (int i = 0; i < NSTAT; i++)
 			cur[i] += v[cpu * NSTAT + i];
-	r = ctrtab__update(c->prev_stats, key, cur, d, c->gen);
+	r = ctrtab__update(c->prev_stats, key, cur, d);
 	if (r <= 0) {
 		if (r < 0)
 			c->err = r;
@@ -226,7 +226,7 @@ static void on_runq(const void *key, const void *vals, void *ctx)
 		if (v[cpu].max_ns > max)
 			max = v[cpu].max_ns;
 	}
-	r = ctrtab__update(c->prev_runq, key, &cur, &d, c->gen);
+	r = ctrtab__update(c->prev_runq, key, &cur, &d);
 	if (r <= 0) {
 		if (r < 0)
 			c->err = r;
@@ -248,7 +248,7 @@ static void on_cul(const void *key, const void *vals, void *ctx)
 	uint64_t cur = percpu_sum(vals, ncpus_possible()), d;
 	int r;
 
-	r = ctrtab__update(c->prev_cul, key, &cur, &d, c->gen);
+	r = ctrtab__update(c->prev_cul, key, &cur, &d);
 	if (r <= 0) {
 		if (r < 0)
 			c->err = r;
@@ -334,6 +334,12 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 	c->gen++;
 	c->nsd = c->nrd = c->ncd = 0;
 	c->err = 0;
+	ctrtab__begin(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
+		      key_stale, NULL);
+	ctrtab__begin(c->prev_runq, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 4),
+		      key_stale, NULL);
+	ctrtab__begin(c->prev_cul, coll_idle_limit(c->interval_s, c->nkeys[2], c->max_keys * 2),
+		      key_stale, NULL);
 	c->nkeys[0] = map_read_all(bpf_map__fd(s->maps.sched_stats), sizeof(struct sched_key),
 				   sizeof(struct sched_val), true, on_stat, c);
 	c->nkeys[1] = map_read_all(bpf_map__fd(s->maps.runq_lat), sizeof(struct runq_key),
@@ -417,13 +423,10 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 	}
 
 	dc.fd = bpf_map__fd(s->maps.sched_stats);
-	ctrtab__expire(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
-		       c->gen, key_stale, del_key, &dc);
+	ctrtab__expire(c->prev_stats, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.runq_lat);
-	ctrtab__expire(c->prev_runq, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 4),
-		       c->gen, key_stale, del_key, &dc);
+	ctrtab__expire(c->prev_runq, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.runq_culprits);
-	ctrtab__expire(c->prev_cul, coll_idle_limit(c->interval_s, c->nkeys[2], c->max_keys * 2),
-		       c->gen, key_stale, del_key, &dc);
+	ctrtab__expire(c->prev_cul, del_key, &dc);
 	return 0;
 }

@@ -127,6 +127,18 @@ void sys_val_merge(const struct sys_val *v, int ncpu, struct sys_val *out)
 	}
 }
 
+void oct_val_merge(const struct oct_val *v, int ncpu, struct oct_val *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		for (int b = 0; b < 8; b++)
+			out->count[b] += v[cpu].count[b];
+		out->sum_ns += v[cpu].sum_ns;
+		if (v[cpu].max_ns > out->max_ns)
+			out->max_ns = v[cpu].max_ns;
+	}
+}
+
 uint64_t percpu_sum(const uint64_t *v, int ncpu)
 {
 	uint64_t s = 0;

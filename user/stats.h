@@ -53,6 +53,9 @@ void hbin_sort(struct hbin *bins, size_t n);
  */
 void sys_val_merge(const struct sys_val *percpu, int ncpu, struct sys_val *out);
 
+/* The same for a syscall_lat value: sub-bucket counts and sums add up. */
+void oct_val_merge(const struct oct_val *percpu, int ncpu, struct oct_val *out);
+
 /* Sum of ncpu per-CPU counters. */
 uint64_t percpu_sum(const uint64_t *percpu, int ncpu);
 

@@ -4,32 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
-#include "ktab.h"
+#include "ctrtab.h"
 #include "log.h"
 #include "mapread.h"
 #include "syscalls.h"
 #include "syscalls.skel.h"
 #include "util.h"
 
-struct prev_sys { /* last cumulative value of a syscall_lat key */
-	uint64_t count, sum_ns;
-	uint32_t idle; /* intervals without new samples */
-	uint32_t seen; /* generation of the last read that saw it */
-};
-
-struct prev_err {
-	uint64_t count;
-	uint32_t idle, seen;
-};
-
 /* one syscall_lat key's interval delta, before grouping into rows */
 struct sys_delta {
 	struct sys_key k;
-	uint64_t count, sum_ns, max_ns;
+	uint64_t count[HIST_SUB], sum_ns, max_ns;
 };
+
+_Static_assert(HIST_SUB == sizeof(((struct oct_val *)0)->count) / sizeof(__u64),
+	       "oct_val holds one octave of hist.h buckets");
 
 struct err_delta {
 	struct err_key k;
@@ -41,7 +34,8 @@ struct sys_coll {
 	const char *variant;
 	uint32_t max_keys;
 	double interval_s;
-	struct ktab *prev_lat, *prev_err;
+	struct ctrtab *prev_lat, *prev_err; /* counters: count, sum_ns / count */
+	long nkeys[2];
 	uint64_t prev_drops[LS_DROP_MAX];
 	uint32_t gen;
 	/* scratch reused every interval */
@@ -66,6 +60,7 @@ static int open_variant(struct sys_coll *c, const struct coll_opts *o, bool btf,
 		return err;
 	}
 	COLL_SET_RODATA(s->rodata, f);
+	s->rodata->self_tgid = getpid();
 	bpf_program__set_autoload(s->progs.ls_enter_btf, btf);
 	bpf_program__set_autoload(s->progs.ls_exit_btf, btf);
 	bpf_program__set_autoload(s->progs.ls_enter_raw, !btf);
@@ -104,10 +99,10 @@ int sys_coll__open(struct sys_coll **out, const struct coll_opts *o, char *why, 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto fail;
-	c->max_keys = o->max_keys ? o->max_keys : SYS_DEFAULT_MAX_KEYS;
+	c->max_keys = o->max_keys ? o->max_keys : sys_coll__default_keys(ncpus_possible());
 	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
-	c->prev_lat = ktab__new(sizeof(struct sys_key), sizeof(struct prev_sys));
-	c->prev_err = ktab__new(sizeof(struct err_key), sizeof(struct prev_err));
+	c->prev_lat = ctrtab__new(sizeof(struct sys_key), HIST_SUB + 1);
+	c->prev_err = ctrtab__new(sizeof(struct err_key), 1);
 	if (!c->prev_lat || !c->prev_err) {
 		snprintf(why, why_len, "out of memory");
 		goto free_coll;
@@ -135,15 +130,23 @@ const char *sys_coll__variant(const struct sys_coll *c)
 	return c->variant;
 }
 
+uint32_t sys_coll__default_keys(int ncpu)
+{
+	uint64_t per = sizeof(struct sys_key) + 64 + sizeof(struct oct_val) * (uint64_t)ncpu;
+	uint64_t n = SYS_BUDGET_BYTES / per / 1024 * 1024;
+
+	return n < SYS_MIN_KEYS ? SYS_MIN_KEYS : n > SYS_MAX_KEYS ? SYS_MAX_KEYS : (uint32_t)n;
+}
+
 uint64_t sys_coll__budget(uint32_t max_keys, int ncpu)
 {
 	uint64_t lat, err;
 
 	if (!max_keys)
-		max_keys = SYS_DEFAULT_MAX_KEYS;
+		max_keys = sys_coll__default_keys(ncpu);
 	/* per element: key + per-CPU value on every possible CPU + ~64 B of
 	 * hash-table bookkeeping */
-	lat = (uint64_t)max_keys * (sizeof(struct sys_key) + 64 + sizeof(struct sys_val) * ncpu);
+	lat = (uint64_t)max_keys * (sizeof(struct sys_key) + 64 + sizeof(struct oct_val) * ncpu);
 	err = (uint64_t)(max_keys / 4) * (sizeof(struct err_key) + 64 + 8 * ncpu);
 	return lat + err + 8192ULL * (4 + 16 + 64) /* task_comm */;
 }
@@ -153,8 +156,8 @@ void sys_coll__free(struct sys_coll *c)
 	if (!c)
 		return;
 	syscalls__destroy(c->skel);
-	ktab__free(c->prev_lat);
-	ktab__free(c->prev_err);
+	ctrtab__free(c->prev_lat);
+	ctrtab__free(c->prev_err);
 	free(c->deltas);
 	free(c->edeltas);
 	free(c);
@@ -180,56 +183,42 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 static void on_lat_elem(const void *key, const void *vals, void *ctx)
 {
 	struct sys_coll *c = ctx;
-	const struct sys_val *v = vals;
-	struct sys_val cur;
-	struct prev_sys *p;
-	bool created;
+	struct oct_val cur;
+	uint64_t ctr[HIST_SUB + 1], d[HIST_SUB + 1];
+	struct sys_delta *sd;
+	int r;
 
-	sys_val_merge(v, ncpus_possible(), &cur);
-	p = ktab__upsert(c->prev_lat, key, &created);
-	if (!p) {
+	oct_val_merge(vals, ncpus_possible(), &cur);
+	memcpy(ctr, cur.count, sizeof(cur.count));
+	ctr[HIST_SUB] = cur.sum_ns;
+	r = ctrtab__update(c->prev_lat, key, ctr, d);
+	if (r <= 0) {
+		if (r < 0)
+			c->oom = 1;
+		return;
+	}
+	c->deltas = grow(c->deltas, &c->deltas_cap, c->ndeltas + 1, sizeof(*sd));
+	if (!c->deltas) {
 		c->oom = 1;
 		return;
 	}
-	p->seen = c->gen;
-	if (cur.count == p->count && !created) {
-		p->idle++;
-		return;
-	}
-	if (cur.count != p->count) {
-		struct sys_delta *d;
-
-		c->deltas = grow(c->deltas, &c->deltas_cap, c->ndeltas + 1, sizeof(*d));
-		if (!c->deltas) {
-			c->oom = 1;
-			return;
-		}
-		d = &c->deltas[c->ndeltas++];
-		memcpy(&d->k, key, sizeof(d->k));
-		d->count = counter_delta(p->count, cur.count);
-		d->sum_ns = counter_delta(p->sum_ns, cur.sum_ns);
-		d->max_ns = cur.max_ns;
-	}
-	p->count = cur.count;
-	p->sum_ns = cur.sum_ns;
-	p->idle = 0;
+	sd = &c->deltas[c->ndeltas++];
+	memcpy(&sd->k, key, sizeof(sd->k));
+	memcpy(sd->count, d, sizeof(sd->count));
+	sd->sum_ns = d[HIST_SUB];
+	sd->max_ns = cur.max_ns;
 }
 
 static void on_err_elem(const void *key, const void *vals, void *ctx)
 {
 	struct sys_coll *c = ctx;
-	const uint64_t *v = vals;
-	uint64_t cur = percpu_sum(v, ncpus_possible());
-	struct prev_err *p;
-	bool created;
-	p = ktab__upsert(c->prev_err, key, &created);
-	if (!p) {
-		c->oom = 1;
-		return;
-	}
-	p->seen = c->gen;
-	if (cur == p->count) {
-		p->idle++;
+	uint64_t cur = percpu_sum(vals, ncpus_possible()), d;
+	int r;
+
+	r = ctrtab__update(c->prev_err, key, &cur, &d);
+	if (r <= 0) {
+		if (r < 0)
+			c->oom = 1;
 		return;
 	}
 	c->edeltas = grow(c->edeltas, &c->edeltas_cap, c->nedeltas + 1, sizeof(struct err_delta));
@@ -238,9 +227,7 @@ static void on_err_elem(const void *key, const void *vals, void *ctx)
 		return;
 	}
 	memcpy(&c->edeltas[c->nedeltas].k, key, sizeof(struct err_key));
-	c->edeltas[c->nedeltas++].count = counter_delta(p->count, cur);
-	p->count = cur;
-	p->idle = 0;
+	c->edeltas[c->nedeltas++].count = d;
 }
 
 /* row identity: everything in the key but the bucket / errno */
@@ -264,7 +251,7 @@ static int delta_cmp(const void *a, const void *b)
 	const struct sys_key *y = &((const struct sys_delta *)b)->k;
 	int r = row_cmp(x->pid, x->tid, x->cgid, x->nr, y->pid, y->tid, y->cgid, y->nr);
 
-	return r ? r : (x->bucket > y->bucket) - (x->bucket < y->bucket);
+	return r ? r : (x->octave > y->octave) - (x->octave < y->octave);
 }
 
 static int edelta_cmp(const void *a, const void *b)
@@ -278,45 +265,22 @@ static int edelta_cmp(const void *a, const void *b)
 	return x->count > y->count ? -1 : x->count < y->count; /* most frequent first */
 }
 
-/* delete kernel keys that stayed idle long enough, and their memory here */
-static void expire_idle(struct sys_coll *c, long nkeys)
+/* sys_key and err_key both start with (pid, tid) */
+static bool key_stale(const void *key, void *ctx)
 {
-	uint32_t limit = coll_idle_limit(c->interval_s, nkeys, c->max_keys);
-	int lat_fd = bpf_map__fd(c->skel->maps.syscall_lat);
-	int err_fd = bpf_map__fd(c->skel->maps.syscall_errs);
-	const void *k;
-	void *v;
-	size_t pos;
+	const struct sys_key *k = key;
 
-	for (int pass = 0; pass < 2; pass++) {
-		struct ktab *t = pass ? c->prev_err : c->prev_lat;
-		int fd = pass ? err_fd : lat_fd;
-		size_t ksz = pass ? sizeof(struct err_key) : sizeof(struct sys_key);
-		char victims[64][sizeof(struct sys_key)];
-		int nv;
+	(void)ctx;
+	return coll_owner_gone(k->pid, k->tid);
+}
 
-		do {
-			nv = 0;
-			pos = 0;
-			while (nv < 64 && ktab__next(t, &pos, &k, &v)) {
-				uint32_t idle = pass ? ((struct prev_err *)v)->idle
-						     : ((struct prev_sys *)v)->idle;
-				uint32_t seen = pass ? ((struct prev_err *)v)->seen
-						     : ((struct prev_sys *)v)->seen;
+struct del_ctx {
+	int fd;
+};
 
-				/* sys_key and err_key both start with (pid, tid) */
-				const struct sys_key *sk = k;
-
-				if (idle >= limit || seen != c->gen ||
-				    (idle >= 2 && coll_owner_gone(sk->pid, sk->tid)))
-					memcpy(victims[nv++], k, ksz);
-			}
-			for (int i = 0; i < nv; i++) {
-				bpf_map_delete_elem(fd, victims[i]);
-				ktab__del(t, victims[i]);
-			}
-		} while (nv == 64);
-	}
+static void del_key(const void *key, void *ctx)
+{
+	bpf_map_delete_elem(((struct del_ctx *)ctx)->fd, key);
 }
 
 int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *iv)
@@ -329,14 +293,18 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 	c->gen++;
 	c->ndeltas = c->nedeltas = 0;
 	c->oom = 0;
-	nkeys = map_read_all(bpf_map__fd(s->maps.syscall_lat), sizeof(struct sys_key),
-			     sizeof(struct sys_val), true, on_lat_elem, c);
+	ctrtab__begin(c->prev_lat, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
+		      key_stale, NULL);
+	ctrtab__begin(c->prev_err, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys / 4),
+		      key_stale, NULL);
+	c->nkeys[0] = nkeys = map_read_all(bpf_map__fd(s->maps.syscall_lat), sizeof(struct sys_key),
+					   sizeof(struct oct_val), true, on_lat_elem, c);
 	if (nkeys < 0)
 		return (int)nkeys;
-	err = (int)map_read_all(bpf_map__fd(s->maps.syscall_errs), sizeof(struct err_key),
-				sizeof(uint64_t), true, on_err_elem, c);
-	if (err < 0)
-		return err;
+	c->nkeys[1] = map_read_all(bpf_map__fd(s->maps.syscall_errs), sizeof(struct err_key),
+				   sizeof(uint64_t), true, on_err_elem, c);
+	if (c->nkeys[1] < 0)
+		return (int)c->nkeys[1];
 	if (c->oom)
 		return -ENOMEM;
 
@@ -360,14 +328,26 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 			    !row_cmp(k->pid, k->tid, k->cgid, k->nr, c->deltas[j].k.pid,
 				     c->deltas[j].k.tid, c->deltas[j].k.cgid, c->deltas[j].k.nr);
 		     j++) {
-			if (nb < HIST_BUCKETS) {
-				bins[nb].bucket = c->deltas[j].k.bucket;
-				bins[nb].sum = c->deltas[j].sum_ns;
-				bins[nb++].count = c->deltas[j].count;
+			const struct sys_delta *sd = &c->deltas[j];
+			uint32_t base = sd->k.octave * HIST_SUB, used = 0, top = 0;
+
+			for (uint32_t b = 0; b < HIST_SUB; b++) {
+				if (!sd->count[b] || nb == HIST_BUCKETS)
+					continue;
+				bins[nb].bucket = base + b;
+				bins[nb].count = sd->count[b];
+				bins[nb++].sum = 0;
+				used++;
+				top = base + b;
 			}
-			sum += c->deltas[j].sum_ns;
-			/* deltas are sorted by bucket: the last one holds the max */
-			top_max = hist_bucket_clamp(c->deltas[j].k.bucket, c->deltas[j].max_ns);
+			if (!used)
+				continue;
+			/* the octave's sum is a bucket's sum when only one was hit */
+			if (used == 1)
+				bins[nb - 1].sum = sd->sum_ns;
+			sum += sd->sum_ns;
+			/* octaves ascend: the last one's top bucket holds the max */
+			top_max = hist_bucket_clamp(top, sd->max_ns);
 		}
 		iv->sys = grow(iv->sys, &iv->sys_cap, iv->nsys + 1, sizeof(*r));
 		if (!iv->sys)
@@ -411,6 +391,12 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 		}
 		r->err_n = iv->nerrs - r->err_off;
 	}
-	expire_idle(c, nkeys);
+	{
+		struct del_ctx dc = {.fd = bpf_map__fd(s->maps.syscall_lat)};
+
+		ctrtab__expire(c->prev_lat, del_key, &dc);
+		dc.fd = bpf_map__fd(s->maps.syscall_errs);
+		ctrtab__expire(c->prev_err, del_key, &dc);
+	}
 	return 0;
 }

@@ -8,7 +8,18 @@
 #include "names.h"
 #include "rows.h"
 
-#define SYS_DEFAULT_MAX_KEYS 16384
+/*
+ * Default size of syscall_lat: as many entries as fit in SYS_BUDGET_BYTES
+ * with this host's possible CPUs (the per-CPU value is replicated on each),
+ * between 1024 and 32768, in steps of 1024: 32768 on up to 10 CPUs, 5120
+ * on 64. An entry holds one octave of one syscall of one owner. syscall_errs
+ * gets a quarter.
+ */
+#define SYS_BUDGET_BYTES (28ULL << 20)
+#define SYS_MIN_KEYS	 1024
+#define SYS_MAX_KEYS	 32768
+
+uint32_t sys_coll__default_keys(int ncpu);
 
 struct sys_coll;
 

@@ -397,7 +397,7 @@ static void on_stat(const void *key, const void *val, void *ctx)
 	int r;
 
 	memcpy(cur, val, sizeof(cur));
-	r = ctrtab__update(c->prev_stats, key, cur, d, c->gen);
+	r = ctrtab__update(c->prev_stats, key, cur, d);
 	if (r <= 0) {
 		if (r < 0)
 			c->err = r;
@@ -419,7 +419,7 @@ static void on_hist(const void *key, const void *val, void *ctx)
 	uint64_t cur[2] = {v->count, v->sum_ns}, d[2];
 	int r;
 
-	r = ctrtab__update(c->prev_hist, key, cur, d, c->gen);
+	r = ctrtab__update(c->prev_hist, key, cur, d);
 	if (r <= 0) {
 		if (r < 0)
 			c->err = r;
@@ -516,6 +516,10 @@ int tcp_coll__collect(struct tcp_coll *c, struct names *names, struct interval *
 	c->gen++;
 	c->nsd = c->nhd = 0;
 	c->err = 0;
+	ctrtab__begin(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
+		      key_stale, NULL);
+	ctrtab__begin(c->prev_hist, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 2),
+		      key_stale, NULL);
 	c->nkeys[0] = map_read_all(bpf_map__fd(s->maps.tcp_stats), sizeof(struct conn_key),
 				   sizeof(struct conn_val), false, on_stat, c);
 	c->nkeys[1] = map_read_all(bpf_map__fd(s->maps.tcp_hist), sizeof(struct conn_hist_key),
@@ -573,10 +577,8 @@ int tcp_coll__collect(struct tcp_coll *c, struct names *names, struct interval *
 	}
 
 	dc.fd = bpf_map__fd(s->maps.tcp_stats);
-	ctrtab__expire(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
-		       c->gen, key_stale, del_key, &dc);
+	ctrtab__expire(c->prev_stats, del_key, &dc);
 	dc.fd = bpf_map__fd(s->maps.tcp_hist);
-	ctrtab__expire(c->prev_hist, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 2),
-		       c->gen, key_stale, del_key, &dc);
+	ctrtab__expire(c->prev_hist, del_key, &dc);
 	return 0;
 }

@@ -54,3 +54,26 @@ TEST_CASE(interval_delta_after_counter_reset_counts_from_zero)
 	ASSERT_EQ_U64(counter_delta(500, 500), 0, "unchanged");
 	ASSERT_EQ_U64(counter_delta(UINT64_MAX - 1, UINT64_MAX), 1, "near the top");
 }
+
+TEST_CASE(merge_octave_values_adds_each_sub_bucket_and_keeps_largest_max)
+{
+	struct oct_val v[3] = {};
+	struct oct_val out;
+
+	v[0].count[0] = 2;
+	v[0].count[7] = 1;
+	v[0].sum_ns = 3000;
+	v[0].max_ns = 1900;
+	v[2].count[7] = 4;
+	v[2].count[3] = 1;
+	v[2].sum_ns = 9000;
+	v[2].max_ns = 1950;
+	oct_val_merge(v, 3, &out);
+	ASSERT_EQ_U64(out.count[0], 2, "sub-bucket 0");
+	ASSERT_EQ_U64(out.count[3], 1, "sub-bucket 3");
+	ASSERT_EQ_U64(out.count[7], 5, "sub-bucket 7");
+	ASSERT_EQ_U64(out.count[1] + out.count[2] + out.count[4] + out.count[5] + out.count[6], 0,
+		      "untouched sub-buckets");
+	ASSERT_EQ_U64(out.sum_ns, 12000, "sum");
+	ASSERT_EQ_U64(out.max_ns, 1950, "max");
+}
