@@ -52,19 +52,19 @@ void json_escape(FILE *f, const char *str, size_t len)
 		     run++)
 			;
 		if (run > i) {
-			fwrite(s + i, 1, run - i, f);
+			fwrite_unlocked(s + i, 1, run - i, f);
 			i = run;
 			continue;
 		}
 		if (c < 0x80) {
 			switch (c) {
-			case '"': fputs("\\\"", f); break;
-			case '\\': fputs("\\\\", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			case '\b': fputs("\\b", f); break;
-			case '\f': fputs("\\f", f); break;
+			case '"': fputs_unlocked("\\\"", f); break;
+			case '\\': fputs_unlocked("\\\\", f); break;
+			case '\n': fputs_unlocked("\\n", f); break;
+			case '\r': fputs_unlocked("\\r", f); break;
+			case '\t': fputs_unlocked("\\t", f); break;
+			case '\b': fputs_unlocked("\\b", f); break;
+			case '\f': fputs_unlocked("\\f", f); break;
 			default: fprintf(f, "\\u%04x", c); /* other controls and DEL */
 			}
 			i++;
@@ -72,10 +72,10 @@ void json_escape(FILE *f, const char *str, size_t len)
 		}
 		n = utf8_seq_len(s + i, len - i);
 		if (n) {
-			fwrite(s + i, 1, n, f);
+			fwrite_unlocked(s + i, 1, n, f);
 			i += n;
 		} else {
-			fputs("\\ufffd", f);
+			fputs_unlocked("\\ufffd", f);
 			i++;
 		}
 	}
@@ -164,7 +164,7 @@ void jw_uint(struct jw *w, const char *name, uint64_t v)
 	char buf[24], *p = utoa_rev(v, buf + sizeof(buf));
 
 	prefix(w, name);
-	fwrite(p, 1, buf + sizeof(buf) - p, w->f);
+	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, w->f);
 }
 
 void jw_int(struct jw *w, const char *name, int64_t v)
@@ -174,7 +174,7 @@ void jw_int(struct jw *w, const char *name, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	prefix(w, name);
-	fwrite(p, 1, buf + sizeof(buf) - p, w->f);
+	fwrite_unlocked(p, 1, buf + sizeof(buf) - p, w->f);
 }
 
 void jw_num(struct jw *w, const char *name, double v)
@@ -190,7 +190,7 @@ void jw_num(struct jw *w, const char *name, double v)
 	prefix(w, name);
 	if (fabs(v) >= 1e15) { /* fixed point would not fit: exponent form */
 		snprintf(buf, sizeof(buf), "%.17g", v);
-		fputs(buf, w->f);
+		fputs_unlocked(buf, w->f);
 		return;
 	}
 	/* fixed point with up to 3 decimals, trailing zeros trimmed, by hand:
@@ -214,11 +214,11 @@ void jw_num(struct jw *w, const char *name, double v)
 	p = utoa_rev(milli / 1000, p);
 	if (neg && milli)
 		*--p = '-';
-	fwrite(p, 1, end - p, w->f);
+	fwrite_unlocked(p, 1, end - p, w->f);
 }
 
 void jw_null(struct jw *w, const char *name)
 {
 	prefix(w, name);
-	fputs("null", w->f);
+	fputs_unlocked("null", w->f);
 }
