@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "collector.h"
+#include "log.h"
 #include "mapread.h"
 #include "stats.h"
 #include "util.h"
@@ -16,6 +17,20 @@
 #define IDLE_EXPIRE_S 60.0
 /* ...or after two idle intervals once the map is this full */
 #define FULL_RATIO 0.75
+
+int coll_open_variants(const char *name, coll_variant_fn fn, void *coll, const struct coll_opts *o,
+		       char *why, size_t why_len)
+{
+	int err;
+
+	if (o->attach != ATTACH_RAW_TP) {
+		err = fn(coll, o, true, why, why_len);
+		if (!err || o->attach == ATTACH_TP_BTF)
+			return err;
+		log_verbose("%s: %s; trying raw_tp", name, why);
+	}
+	return fn(coll, o, false, why, why_len);
+}
 
 int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup, const struct filter_opts *f,
 		       char *why, size_t why_len)

@@ -43,6 +43,17 @@ struct coll_opts {
 		(rodata)->filter_cg_on = (f)->cgroup_fd >= 0;                               \
 	} while (0)
 
+/* open, load and attach one flavour of a collector (tp_btf when btf) */
+typedef int (*coll_variant_fn)(void *coll, const struct coll_opts *o, bool btf, char *why,
+			       size_t why_len);
+
+/*
+ * Open a collector in the flavour o->attach asks for: ATTACH_AUTO tries
+ * tp_btf, then raw_tp. Returns 0 or -errno with the reason in why.
+ */
+int coll_open_variants(const char *name, coll_variant_fn fn, void *coll, const struct coll_opts *o,
+		       char *why, size_t why_len);
+
 /*
  * Fill the filter maps of a loaded object. Returns 0 or -errno with the
  * reason in why.

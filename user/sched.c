@@ -48,26 +48,9 @@ struct sched_coll {
 	size_t ncd, cd_cap;
 };
 
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+static int open_variant(void *coll, const struct coll_opts *o, bool btf, char *why, size_t why_len)
 {
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return p;
-	ncap = *cap ? *cap * 2 : 256;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(p, ncap * elem);
-	if (!np)
-		return NULL;
-	*cap = ncap;
-	return np;
-}
-
-static int open_variant(struct sched_coll *c, const struct coll_opts *o, bool btf, char *why,
-			size_t why_len)
-{
+	struct sched_coll *c = coll;
 	struct sched *s;
 	int err;
 
@@ -134,14 +117,7 @@ int sched_coll__open(struct sched_coll **out, const struct coll_opts *o, char *w
 		snprintf(why, why_len, "out of memory");
 		goto fail;
 	}
-	if (o->attach != ATTACH_RAW_TP) {
-		err = open_variant(c, o, true, why, why_len);
-		if (!err || o->attach == ATTACH_TP_BTF)
-			goto done;
-		log_verbose("sched: %s; trying raw_tp", why);
-	}
-	err = open_variant(c, o, false, why, why_len);
-done:
+	err = coll_open_variants("sched", open_variant, c, o, why, why_len);
 	if (err)
 		goto fail;
 	*out = c;
@@ -205,8 +181,7 @@ static void on_stat(const void *key, const void *vals, void *ctx)
 			c->err = r;
 		return;
 	}
-	c->sd = grow(c->sd, &c->sd_cap, c->nsd + 1, sizeof(*c->sd));
-	if (!c->sd) {
+	if (array_grow((void **)&c->sd, &c->sd_cap, c->nsd + 1, sizeof(*c->sd))) {
 		c->err = -ENOMEM;
 		return;
 	}
@@ -232,8 +207,7 @@ static void on_runq(const void *key, const void *vals, void *ctx)
 			c->err = r;
 		return;
 	}
-	c->rd = grow(c->rd, &c->rd_cap, c->nrd + 1, sizeof(*c->rd));
-	if (!c->rd) {
+	if (array_grow((void **)&c->rd, &c->rd_cap, c->nrd + 1, sizeof(*c->rd))) {
 		c->err = -ENOMEM;
 		return;
 	}
@@ -254,8 +228,7 @@ static void on_cul(const void *key, const void *vals, void *ctx)
 			c->err = r;
 		return;
 	}
-	c->cd = grow(c->cd, &c->cd_cap, c->ncd + 1, sizeof(*c->cd));
-	if (!c->cd) {
+	if (array_grow((void **)&c->cd, &c->cd_cap, c->ncd + 1, sizeof(*c->cd))) {
 		c->err = -ENOMEM;
 		return;
 	}
@@ -366,8 +339,7 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 		size_t nb = 0;
 		struct sched_row *row;
 
-		iv->sched = grow(iv->sched, &iv->sched_cap, iv->nsched + 1, sizeof(*row));
-		if (!iv->sched)
+		if (array_grow((void **)&iv->sched, &iv->sched_cap, iv->nsched + 1, sizeof(*row)))
 			return -ENOMEM;
 		row = &iv->sched[iv->nsched++];
 		memset(row, 0, sizeof(*row));
@@ -407,9 +379,8 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 
 			if (row->cul_n == SCHED_CULPRITS || !c->cd[cu].runq_ns)
 				continue;
-			iv->culprits = grow(iv->culprits, &iv->culprits_cap, iv->nculprits + 1,
-					    sizeof(*cp));
-			if (!iv->culprits)
+			if (array_grow((void **)&iv->culprits, &iv->culprits_cap, iv->nculprits + 1,
+				       sizeof(*cp)))
 				return -ENOMEM;
 			cp = &iv->culprits[iv->nculprits++];
 			memset(cp, 0, sizeof(*cp));

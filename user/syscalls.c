@@ -46,9 +46,9 @@ struct sys_coll {
 	int oom;
 };
 
-static int open_variant(struct sys_coll *c, const struct coll_opts *o, bool btf, char *why,
-			size_t why_len)
+static int open_variant(void *coll, const struct coll_opts *o, bool btf, char *why, size_t why_len)
 {
+	struct sys_coll *c = coll;
 	const struct filter_opts *f = &o->filter;
 	struct syscalls *s;
 	int err;
@@ -107,14 +107,7 @@ int sys_coll__open(struct sys_coll **out, const struct coll_opts *o, char *why, 
 		snprintf(why, why_len, "out of memory");
 		goto free_coll;
 	}
-	if (o->attach != ATTACH_RAW_TP) {
-		err = open_variant(c, o, true, why, why_len);
-		if (!err || o->attach == ATTACH_TP_BTF)
-			goto done;
-		log_verbose("syscalls: %s; trying raw_tp", why);
-	}
-	err = open_variant(c, o, false, why, why_len);
-done:
+	err = coll_open_variants("syscalls", open_variant, c, o, why, why_len);
 	if (err)
 		goto free_coll;
 	*out = c;
@@ -163,23 +156,6 @@ void sys_coll__free(struct sys_coll *c)
 	free(c);
 }
 
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return p;
-	ncap = *cap ? *cap * 2 : 256;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(p, ncap * elem);
-	if (!np)
-		return NULL;
-	*cap = ncap;
-	return np;
-}
-
 static void on_lat_elem(const void *key, const void *vals, void *ctx)
 {
 	struct sys_coll *c = ctx;
@@ -197,8 +173,7 @@ static void on_lat_elem(const void *key, const void *vals, void *ctx)
 			c->oom = 1;
 		return;
 	}
-	c->deltas = grow(c->deltas, &c->deltas_cap, c->ndeltas + 1, sizeof(*sd));
-	if (!c->deltas) {
+	if (array_grow((void **)&c->deltas, &c->deltas_cap, c->ndeltas + 1, sizeof(*sd))) {
 		c->oom = 1;
 		return;
 	}
@@ -221,8 +196,8 @@ static void on_err_elem(const void *key, const void *vals, void *ctx)
 			c->oom = 1;
 		return;
 	}
-	c->edeltas = grow(c->edeltas, &c->edeltas_cap, c->nedeltas + 1, sizeof(struct err_delta));
-	if (!c->edeltas) {
+	if (array_grow((void **)&c->edeltas, &c->edeltas_cap, c->nedeltas + 1,
+		       sizeof(struct err_delta))) {
 		c->oom = 1;
 		return;
 	}
@@ -349,8 +324,7 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 			/* octaves ascend: the last one's top bucket holds the max */
 			top_max = hist_bucket_clamp(top, sd->max_ns);
 		}
-		iv->sys = grow(iv->sys, &iv->sys_cap, iv->nsys + 1, sizeof(*r));
-		if (!iv->sys)
+		if (array_grow((void **)&iv->sys, &iv->sys_cap, iv->nsys + 1, sizeof(*r)))
 			return -ENOMEM;
 		r = &iv->sys[iv->nsys++];
 		memset(r, 0, sizeof(*r));
@@ -381,8 +355,8 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 		while (e < c->nedeltas &&
 		       !row_cmp(c->edeltas[e].k.pid, c->edeltas[e].k.tid, c->edeltas[e].k.cgid,
 				c->edeltas[e].k.nr, k->pid, k->tid, k->cgid, k->nr)) {
-			iv->errs = grow(iv->errs, &iv->errs_cap, iv->nerrs + 1, sizeof(*iv->errs));
-			if (!iv->errs)
+			if (array_grow((void **)&iv->errs, &iv->errs_cap, iv->nerrs + 1,
+				       sizeof(*iv->errs)))
 				return -ENOMEM;
 			iv->errs[iv->nerrs].err = c->edeltas[e].k.err;
 			iv->errs[iv->nerrs++].count = c->edeltas[e].count;

@@ -33,6 +33,8 @@ struct hist_delta {
 
 struct tcp_coll {
 	struct tcp *skel;
+	struct tcp_filter tf; /* endpoint filters, when tf_set */
+	bool tf_set;
 	const char *variant;
 	uint32_t max_keys;
 	double interval_s;
@@ -46,23 +48,6 @@ struct tcp_coll {
 	struct hist_delta *hd;
 	size_t nhd, hd_cap;
 };
-
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return p;
-	ncap = *cap ? *cap * 2 : 256;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(p, ncap * elem);
-	if (!np)
-		return NULL;
-	*cap = ncap;
-	return np;
-}
 
 static void set_autoload(struct tcp *s, bool btf)
 {
@@ -85,9 +70,10 @@ static void set_autoload(struct tcp *s, bool btf)
 	bpf_program__set_autoload(s->progs.ls_tcp_dstr_raw, !btf);
 }
 
-static int open_variant(struct tcp_coll *c, const struct coll_opts *o, const struct tcp_filter *tf,
-			bool btf, char *why, size_t why_len)
+static int open_variant(void *coll, const struct coll_opts *o, bool btf, char *why, size_t why_len)
 {
+	struct tcp_coll *c = coll;
+	const struct tcp_filter *tf = c->tf_set ? &c->tf : NULL;
 	struct tcp *s;
 	int err;
 
@@ -339,6 +325,10 @@ int tcp_coll__open(struct tcp_coll **out, const struct coll_opts *o, const struc
 		return -ENOMEM;
 	}
 	c->max_keys = o->max_keys ? o->max_keys : TCP_DEFAULT_MAX_KEYS;
+	if (tf) {
+		c->tf = *tf;
+		c->tf_set = true;
+	}
 	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
 	c->prev_stats = ctrtab__new(sizeof(struct conn_key), NCTR);
 	c->prev_hist = ctrtab__new(sizeof(struct conn_hist_key), 2);
@@ -346,14 +336,7 @@ int tcp_coll__open(struct tcp_coll **out, const struct coll_opts *o, const struc
 		snprintf(why, why_len, "out of memory");
 		goto fail;
 	}
-	if (o->attach != ATTACH_RAW_TP) {
-		err = open_variant(c, o, tf, true, why, why_len);
-		if (!err || o->attach == ATTACH_TP_BTF)
-			goto done;
-		log_verbose("tcp: %s; trying raw_tp", why);
-	}
-	err = open_variant(c, o, tf, false, why, why_len);
-done:
+	err = coll_open_variants("tcp", open_variant, c, o, why, why_len);
 	if (err)
 		goto fail;
 	seed_listeners(c, &o->filter);
@@ -403,8 +386,7 @@ static void on_stat(const void *key, const void *val, void *ctx)
 			c->err = r;
 		return;
 	}
-	c->sd = grow(c->sd, &c->sd_cap, c->nsd + 1, sizeof(*c->sd));
-	if (!c->sd) {
+	if (array_grow((void **)&c->sd, &c->sd_cap, c->nsd + 1, sizeof(*c->sd))) {
 		c->err = -ENOMEM;
 		return;
 	}
@@ -425,8 +407,7 @@ static void on_hist(const void *key, const void *val, void *ctx)
 			c->err = r;
 		return;
 	}
-	c->hd = grow(c->hd, &c->hd_cap, c->nhd + 1, sizeof(*c->hd));
-	if (!c->hd) {
+	if (array_grow((void **)&c->hd, &c->hd_cap, c->nhd + 1, sizeof(*c->hd))) {
 		c->err = -ENOMEM;
 		return;
 	}
@@ -475,8 +456,7 @@ static struct tcp_row *new_row(struct tcp_coll *c, struct names *names, struct i
 {
 	struct tcp_row *r;
 
-	iv->tcp = grow(iv->tcp, &iv->tcp_cap, iv->ntcp + 1, sizeof(*r));
-	if (!iv->tcp)
+	if (array_grow((void **)&iv->tcp, &iv->tcp_cap, iv->ntcp + 1, sizeof(*r)))
 		return NULL;
 	r = &iv->tcp[iv->ntcp++];
 	memset(r, 0, sizeof(*r));

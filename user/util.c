@@ -198,3 +198,21 @@ char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len)
 		snprintf(buf, len, "?");
 	return buf;
 }
+
+int array_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 256;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}

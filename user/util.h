@@ -55,6 +55,12 @@ int parse_addr_prefix(const char *s, int *family, uint8_t addr[16], unsigned int
 /* Format a family/address as text ("10.0.0.1", "::1"). Returns buf. */
 char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len);
 
+/*
+ * Make room for need elements of elem bytes in *p (capacity *cap, doubled
+ * as needed). Returns 0, or -ENOMEM with *p and *cap unchanged.
+ */
+int array_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Counter delta that tolerates a reset (cur < prev means the key restarted). */
 static inline uint64_t counter_delta(uint64_t prev, uint64_t cur)
 {
