@@ -43,7 +43,8 @@ struct sk_state {
 	__u8 established;
 	__u8 closed;
 	__u8 connecting; /* a connect attempt is in flight */
-	__u8 pad[5];
+	__u8 passive;	 /* accepted: remote endpoint not read yet */
+	__u8 pad[4];
 };
 
 /* per-socket state, keyed by the socket's address; deleted at
@@ -267,11 +268,32 @@ static __always_inline void on_accept_start(const struct sock *sk, __u64 now)
 	} else if (any_task_filter()) {
 		return;
 	}
-	if (!endpoint_wanted(&s.k))
+	/* only the local port is known yet: see settle_passive() */
+	if (filter_port && s.k.lport != filter_port)
 		return;
 	s.ts_start = now;
 	s.connecting = 1;
+	s.passive = 1;
 	bpf_map_update_elem(&tcp_sock_state, &key, &s, BPF_ANY);
+}
+
+/*
+ * An accepted socket enters SYN_RECV as a clone of its listener, and on
+ * older kernels inet_csk_clone_lock() sets that state before the peer's
+ * address and port are copied from the request: Debian's 6.1 shows the
+ * listener's wildcard address and port 0 there, 6.18 the peer's. So the
+ * endpoint of a passive open is read, and filtered, when it leaves SYN_RECV.
+ */
+static __always_inline bool settle_passive(const struct sock *sk, struct sk_state *s)
+{
+	struct conn_key k = s->k;
+
+	__builtin_memset(k.raddr, 0, sizeof(k.raddr));
+	if (!read_endpoint(sk, &k, true) || !endpoint_wanted(&k))
+		return false;
+	s->k = k;
+	s->passive = 0;
+	return true;
 }
 
 static __always_inline void on_close(const struct sock *sk, struct sk_state *s, __u64 now)
@@ -332,6 +354,10 @@ static __always_inline int on_set_state(const struct sock *sk, int oldstate, int
 	s = bpf_map_lookup_elem(&tcp_sock_state, &key);
 	if (!s)
 		return 0;
+	if (s->passive && !settle_passive(sk, s)) {
+		bpf_map_delete_elem(&tcp_sock_state, &key);
+		return 0;
+	}
 	if (newstate == TCP_ESTABLISHED && s->connecting) {
 		struct conn_val *v = stats_of(&s->k);
 
