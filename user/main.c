@@ -370,6 +370,7 @@ static int cmd_check(const struct options *o)
 	printf("  %-36s %s\n", "tp_btf sock:inet_sock_set_state, tcp:*",
 	       yesno(btf && probe_tp_btf("inet_sock_set_state") &&
 		     probe_tp_btf("tcp_retransmit_skb") && probe_tp_btf("tcp_probe")));
+	probe_release();
 	printf("  %-36s %s\n", "task storage map", yesno(probe_task_storage()));
 	printf("  %-36s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
 	printf("  %-36s %s\n", "ring buffer map", yesno(probe_ringbuf()));

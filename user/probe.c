@@ -20,13 +20,19 @@ bool probe_btf(void)
 	return access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 }
 
+static struct btf *vmlinux;
+
 static struct btf *vmlinux_btf(void)
 {
-	static struct btf *vmlinux;
-
 	if (!vmlinux)
 		vmlinux = btf__load_vmlinux_btf();
 	return vmlinux;
+}
+
+void probe_release(void)
+{
+	btf__free(vmlinux);
+	vmlinux = NULL;
 }
 
 bool probe_tp_btf(const char *tp)

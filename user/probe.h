@@ -17,6 +17,9 @@ bool probe_tp_btf(const char *tp);
  */
 int probe_tp_nargs(const char *tp);
 bool probe_raw_tp(void);
+
+/* Free the parsed vmlinux BTF the probes keep (several MiB) until needed again. */
+void probe_release(void);
 bool probe_task_storage(void);
 bool probe_ringbuf(void);
 bool probe_percpu_hash(void);

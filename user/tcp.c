@@ -54,6 +54,7 @@ static void set_autoload(struct tcp *s, bool btf)
 	/* which tcp_retransmit_skb prototype this kernel has */
 	bool retx_err = probe_tp_nargs("tcp_retransmit_skb") >= 3;
 
+	probe_release(); /* libbpf parses its own copy while loading */
 	bpf_program__set_autoload(s->progs.ls_tcp_state_btf, btf);
 	bpf_program__set_autoload(s->progs.ls_tcp_retx_btf, btf && !retx_err);
 	bpf_program__set_autoload(s->progs.ls_tcp_retx3_btf, btf && retx_err);
