@@ -2,7 +2,6 @@
 # latscope: see README.md. `make V=1` shows full commands.
 
 .DELETE_ON_ERROR:
-# generated BPF objects and skeletons are kept: user objects depend on them
 .SUFFIXES:
 
 PREFIX   ?= /usr/local
@@ -25,6 +24,7 @@ endif
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+# generated BPF objects and skeletons are kept: user objects depend on them
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 BPF_HDRS  := $(wildcard bpf/*.h)
 
