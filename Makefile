@@ -107,7 +107,10 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/latscope $(ARGS)
 
+# unit and end-to-end tests, including the kernel matrix (Debian 6.1 generic
+# and RT under qemu, see tests/e2e/test_kernels.py)
 test: deps
+	$(Q)scripts/deps.sh --kernels
 	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
 	$(Q)python3 tests/run.py
 
