@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """End-to-end: the command-line contract of DESIGN.md section 4."""
+import os
 import re
+import shutil
+import tempfile
 import time
 
 import lib
@@ -130,7 +133,20 @@ def test_check_loads_and_attaches_both_tp_btf_and_raw_tp_variants():
 
 
 def test_non_root_exits_1_with_one_clear_line():
-    out = lib.run_agent("top", "-n", 1, timeout=10, user=65534)
+    # run a copy from a world-readable directory: the checkout may sit
+    # where uid 65534 cannot reach (e.g. under /root)
+    tmp = tempfile.mkdtemp(prefix="latscope-nonroot-")
+    try:
+        os.chmod(tmp, 0o755)
+        shutil.copy2(lib.LATSCOPE, os.path.join(tmp, "latscope"))
+        os.chmod(os.path.join(tmp, "latscope"), 0o755)
+        saved, lib.LATSCOPE = lib.LATSCOPE, os.path.join(tmp, "latscope")
+        try:
+            out = lib.run_agent("top", "-n", 1, timeout=10, user=65534)
+        finally:
+            lib.LATSCOPE = saved
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     assert out.rc == 1, "as uid 65534: want exit status 1; %s" % out.describe()
     line = _one_stderr_line(out, "as uid 65534")
     assert line.startswith("latscope:"), "message does not start with 'latscope:': %r" % line
