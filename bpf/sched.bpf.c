@@ -163,10 +163,11 @@ static __always_inline int on_wakeup(struct task_struct *p, bool btf)
 	return 0;
 }
 
+/* cur and cgid: bpf_get_current_pid_tgid() and the cgroup id of prev, which
+ * is current here; read once per switch for both halves */
 static __always_inline void account_prev(struct task_struct *prev, bool runnable, __u32 state,
-					 __u64 now, bool btf)
+					 __u64 now, __u64 cur, __u64 cgid, bool btf)
 {
-	__u64 cur = bpf_get_current_pid_tgid(); /* current is prev here */
 	__u32 tgid = cur >> 32, tid = (__u32)cur;
 	struct task_sched *s;
 	struct sched_key k = {};
@@ -180,7 +181,7 @@ static __always_inline void account_prev(struct task_struct *prev, bool runnable
 		return;
 	}
 	s->tgid = tgid;
-	s->cgid = bpf_get_current_cgroup_id();
+	s->cgid = cgid;
 	if (filter_pid_on || filter_comm_on || filter_cg_on)
 		s->verdict = task_wanted(tgid) ? VERDICT_YES : VERDICT_NO;
 	if (s->verdict != VERDICT_NO) {
@@ -204,11 +205,11 @@ static __always_inline void account_prev(struct task_struct *prev, bool runnable
 	s->ts_runnable = runnable ? now : 0;
 }
 
-static __always_inline void account_next(struct task_struct *next, __u64 now, __u64 prev_cgid,
-					 bool btf)
+static __always_inline void account_next(struct task_struct *next, __u64 now, __u64 cur,
+					 __u64 prev_cgid, bool btf)
 {
 	__u32 tid = BPF_CORE_READ(next, pid), state;
-	__u64 off, runq, blocked, cur;
+	__u64 off, runq, blocked;
 	struct task_sched *s;
 	struct sched_key k = {};
 	struct sched_val zero = {}, *v;
@@ -274,7 +275,6 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 			rv->max_ns = runq;
 	}
 	/* the task that held this CPU until now is who it waited for */
-	cur = bpf_get_current_pid_tgid();
 	if ((__u32)cur) {
 		struct culprit_key ck = {.pid = k.pid,
 					 .tid = k.tid,
@@ -297,13 +297,14 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next, bool btf)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), cur = bpf_get_current_pid_tgid();
+	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 state = task_state(prev);
 	/* preempted tasks stay on the run queue whatever their state says */
 	bool runnable = preempt || state == TASK_RUNNING;
 
-	account_prev(prev, runnable, state, now, btf);
-	account_next(next, now, bpf_get_current_cgroup_id(), btf);
+	account_prev(prev, runnable, state, now, cur, cgid, btf);
+	account_next(next, now, cur, cgid, btf);
 	return 0;
 }
 

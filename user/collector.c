@@ -10,6 +10,7 @@
 #include "collector.h"
 #include "log.h"
 #include "mapread.h"
+#include "names.h"
 #include "stats.h"
 #include "util.h"
 
@@ -119,4 +120,32 @@ uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys)
 	if (nkeys > (long)(max_keys * FULL_RATIO) || limit < 2)
 		limit = 2;
 	return limit;
+}
+
+struct comm_ctx {
+	struct bpf_map *map;
+	enum ls_by by;
+};
+
+static void comm_from_map(uint32_t pid, uint32_t tid, char *out, void *ctx)
+{
+	struct comm_ctx *c = ctx;
+	struct comm_val cv = {};
+	__u32 id = c->by == LS_BY_THREAD && tid ? tid : pid;
+
+	if (!bpf_map__lookup_elem(c->map, &id, sizeof(id), &cv, sizeof(cv), 0))
+		memcpy(out, cv.comm, LS_COMM_LEN);
+}
+
+void coll_row_comm(struct bpf_map *task_comm, struct names *names, enum ls_by by, uint32_t pid,
+		   uint32_t tid, char *out)
+{
+	struct comm_ctx ctx = {.map = task_comm, .by = by};
+
+	if (!pid) {
+		snprintf(out, LS_COMM_LEN, "?");
+		return;
+	}
+	snprintf(out, LS_COMM_LEN, "%s",
+		 names__comm(names, pid, by == LS_BY_THREAD ? tid : 0, comm_from_map, &ctx));
 }

@@ -73,6 +73,17 @@ int coll_read_drops(struct bpf_map *map, uint64_t prev[LS_DROP_MAX], uint64_t dr
  */
 bool coll_owner_gone(uint32_t pid, uint32_t tid);
 
+struct names;
+
+/*
+ * comm of a row's owner into out (LS_COMM_LEN bytes): from /proc through
+ * the names cache, and only for tasks that are gone from the collector's
+ * task_comm map (keyed by tid with --by thread, else by pid). pid 0 (owner
+ * unknown) gives "?".
+ */
+void coll_row_comm(struct bpf_map *task_comm, struct names *names, enum ls_by by, uint32_t pid,
+		   uint32_t tid, char *out);
+
 /* how many idle intervals before a key is deleted from its kernel map */
 uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys);
 

@@ -148,15 +148,17 @@ static int read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
 	return 0;
 }
 
-const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, const char *fallback)
+const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallback_fn fallback,
+			void *ctx)
 {
 	uint64_t key = (uint64_t)pid << 32 | tid, now = now_ns();
 	struct comm_entry *e;
+	char seen[16] = "";
 	bool created;
 
 	e = ktab__upsert(n->comms, &key, &created);
 	if (!e)
-		return fallback && *fallback ? fallback : "?";
+		return "?";
 	if (!created && (e->gone || now < e->expires_ns))
 		return e->comm;
 	if (read_comm(pid, tid, e->comm, sizeof(e->comm)) == 0) {
@@ -164,8 +166,11 @@ const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, const char 
 		return e->comm;
 	}
 	/* gone: keep what we knew, else what BPF saw */
-	if (fallback && *fallback)
-		snprintf(e->comm, sizeof(e->comm), "%s", fallback);
+	if (fallback)
+		fallback(pid, tid, seen, ctx);
+	seen[sizeof(seen) - 1] = 0;
+	if (seen[0])
+		snprintf(e->comm, sizeof(e->comm), "%s", seen);
 	else if (created || !e->comm[0])
 		snprintf(e->comm, sizeof(e->comm), "?");
 	e->gone = 1;

@@ -23,12 +23,17 @@ struct names;
 struct names *names__new(void);
 void names__free(struct names *n);
 
+/* fills out (LS_COMM_LEN bytes) with the comm BPF recorded, "" if none */
+typedef void (*comm_fallback_fn)(uint32_t pid, uint32_t tid, char *out, void *ctx);
+
 /*
  * comm of a process (tid == 0) or thread, read from /proc and cached for a
- * few seconds. When the task is gone, fallback (if non-NULL and non-empty)
- * is used and remembered. Never NULL; "?" when unknown.
+ * few seconds. Only when the task is gone is fallback (may be NULL) asked
+ * for the comm BPF saw; the answer is remembered. Never NULL; "?" when
+ * unknown.
  */
-const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, const char *fallback);
+const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallback_fn fallback,
+			void *ctx);
 
 /*
  * Path of a cgroup v2 id relative to the cgroup2 mount ("/" for the root,

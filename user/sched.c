@@ -286,17 +286,6 @@ static void del_key(const void *key, void *ctx)
 	bpf_map_delete_elem(((struct del_ctx *)ctx)->fd, key);
 }
 
-static void fill_comm(struct sched_coll *c, struct names *names, enum ls_by by, uint32_t pid,
-		      uint32_t tid, char *out)
-{
-	struct comm_val cv = {};
-	__u32 id = by == LS_BY_THREAD && tid ? tid : pid;
-
-	bpf_map__lookup_elem(c->skel->maps.task_comm, &id, sizeof(id), &cv, sizeof(cv), 0);
-	cv.comm[LS_COMM_LEN - 1] = 0;
-	snprintf(out, LS_COMM_LEN, "%s", names__comm(names, pid, tid, cv.comm));
-}
-
 int sched_coll__collect(struct sched_coll *c, struct names *names, struct interval *iv)
 {
 	struct sched *s = c->skel;
@@ -357,7 +346,8 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 		row->offcpu_ns = row->sleep_ns + row->disk_ns + row->preempted_ns + row->other_ns;
 		row->cgroup = names__cgroup(names, sd->k.cgid);
 		if (iv->by != LS_BY_CGROUP)
-			fill_comm(c, names, iv->by, sd->k.pid, sd->k.tid, row->comm);
+			coll_row_comm(s->maps.task_comm, names, iv->by, sd->k.pid, sd->k.tid,
+				      row->comm);
 
 		while (r < c->nrd && id_cmp(&c->rd[r].k, &sd->k) < 0)
 			r++;
@@ -388,7 +378,8 @@ int sched_coll__collect(struct sched_coll *c, struct names *names, struct interv
 			cp->cgid = c->cd[cu].k.ccgid;
 			cp->runq_ns = c->cd[cu].runq_ns;
 			cp->cgroup = names__cgroup(names, cp->cgid);
-			fill_comm(c, names, LS_BY_PROCESS, cp->pid, 0, cp->comm);
+			coll_row_comm(s->maps.task_comm, names, LS_BY_PROCESS, cp->pid, 0,
+				      cp->comm);
 			row->cul_n++;
 		}
 	}

@@ -17,6 +17,19 @@ static void lat_fields(struct jw *w, const char *name, const struct lat_summary 
 	jw_obj_end(w);
 }
 
+/* who a row belongs to; --by cgroup rows are keyed by the cgroup alone */
+static void owner_fields(struct jw *w, enum ls_by by, uint32_t pid, uint32_t tid, const char *comm,
+			 const char *cgroup)
+{
+	if (by != LS_BY_CGROUP) {
+		jw_uint(w, "pid", pid);
+		if (by == LS_BY_THREAD)
+			jw_uint(w, "tid", tid);
+		jw_str(w, "comm", comm);
+	}
+	jw_str(w, "cgroup", cgroup ? cgroup : "");
+}
+
 int sink_json__render(FILE *f, const struct interval *iv)
 {
 	char ts[40], en[32], nbuf[24];
@@ -38,13 +51,7 @@ int sink_json__render(FILE *f, const struct interval *iv)
 			name = nbuf;
 		}
 		jw_obj_start(&w, NULL);
-		if (iv->by != LS_BY_CGROUP) {
-			jw_uint(&w, "pid", r->pid);
-			if (iv->by == LS_BY_THREAD)
-				jw_uint(&w, "tid", r->tid);
-			jw_str(&w, "comm", r->comm);
-		}
-		jw_str(&w, "cgroup", r->cgroup ? r->cgroup : "");
+		owner_fields(&w, iv->by, r->pid, r->tid, r->comm, r->cgroup);
 		jw_str(&w, "syscall", name);
 		jw_uint(&w, "count", r->count);
 		jw_uint(&w, "errors", r->errors);
@@ -65,13 +72,7 @@ int sink_json__render(FILE *f, const struct interval *iv)
 		const struct sched_row *r = &iv->sched[i];
 
 		jw_obj_start(&w, NULL);
-		if (iv->by != LS_BY_CGROUP) {
-			jw_uint(&w, "pid", r->pid);
-			if (iv->by == LS_BY_THREAD)
-				jw_uint(&w, "tid", r->tid);
-			jw_str(&w, "comm", r->comm);
-		}
-		jw_str(&w, "cgroup", r->cgroup ? r->cgroup : "");
+		owner_fields(&w, iv->by, r->pid, r->tid, r->comm, r->cgroup);
 		jw_uint(&w, "runq_count", r->runq.count);
 		lat_fields(&w, "runq_us", &r->runq);
 		jw_num(&w, "runq_total_us", r->runq_ns / 1e3);
@@ -104,13 +105,7 @@ int sink_json__render(FILE *f, const struct interval *iv)
 		struct lat_summary ms = r->lifetime;
 
 		jw_obj_start(&w, NULL);
-		if (iv->by != LS_BY_CGROUP) {
-			jw_uint(&w, "pid", r->pid);
-			if (iv->by == LS_BY_THREAD)
-				jw_uint(&w, "tid", r->tid);
-			jw_str(&w, "comm", r->comm);
-		}
-		jw_str(&w, "cgroup", r->cgroup ? r->cgroup : "");
+		owner_fields(&w, iv->by, r->pid, r->tid, r->comm, r->cgroup);
 		jw_str(&w, "direction", r->lport && !r->rport ? "in" : "out");
 		jw_str(&w, "raddr", fmt_addr(r->family, r->raddr, addr, sizeof(addr)));
 		jw_uint(&w, "rport", r->rport);

@@ -335,17 +335,8 @@ int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *
 		hist_summarize(bins, nb, sum, top_max, &r->lat);
 		r->count = r->lat.count;
 		r->cgroup = names__cgroup(names, k->cgid);
-		if (iv->by != LS_BY_CGROUP) {
-			struct comm_val cv = {};
-			__u32 id = iv->by == LS_BY_THREAD ? k->tid : k->pid;
-
-			bpf_map__lookup_elem(s->maps.task_comm, &id, sizeof(id), &cv, sizeof(cv),
-					     0);
-			cv.comm[LS_COMM_LEN - 1] = 0;
-			snprintf(r->comm, sizeof(r->comm), "%s",
-				 names__comm(names, k->pid, iv->by == LS_BY_THREAD ? k->tid : 0,
-					     cv.comm));
-		}
+		if (iv->by != LS_BY_CGROUP)
+			coll_row_comm(s->maps.task_comm, names, iv->by, k->pid, k->tid, r->comm);
 		/* errnos of this row: edeltas is sorted the same way */
 		while (e < c->nedeltas &&
 		       row_cmp(c->edeltas[e].k.pid, c->edeltas[e].k.tid, c->edeltas[e].k.cgid,

@@ -469,21 +469,8 @@ static struct tcp_row *new_row(struct tcp_coll *c, struct names *names, struct i
 	r->lport = k->lport;
 	memcpy(r->raddr, k->raddr, 16);
 	r->cgroup = k->cgid ? names__cgroup(names, k->cgid) : "";
-	if (iv->by != LS_BY_CGROUP) {
-		struct comm_val cv = {};
-		__u32 id = iv->by == LS_BY_THREAD && k->tid ? k->tid : k->pid;
-
-		if (!k->pid) {
-			snprintf(r->comm, sizeof(r->comm), "?");
-		} else {
-			bpf_map__lookup_elem(c->skel->maps.task_comm, &id, sizeof(id), &cv,
-					     sizeof(cv), 0);
-			cv.comm[LS_COMM_LEN - 1] = 0;
-			snprintf(r->comm, sizeof(r->comm), "%s",
-				 names__comm(names, k->pid, iv->by == LS_BY_THREAD ? k->tid : 0,
-					     cv.comm));
-		}
-	}
+	if (iv->by != LS_BY_CGROUP)
+		coll_row_comm(c->skel->maps.task_comm, names, iv->by, k->pid, k->tid, r->comm);
 	return r;
 }
 

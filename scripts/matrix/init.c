@@ -162,7 +162,10 @@ int main(void)
 	mount_one("sysfs", "/sys", "sysfs", 0, NULL);
 	mount_one("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
-	mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* a checkout under /tmp (a CI clone, say) must stay visible: scratch
+	 * space then lives in /run only (TMPDIR below) */
+	if (!prog || strncmp(prog, "/tmp/", 5))
+		mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount_one("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL);
 	mount_one("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
@@ -177,7 +180,7 @@ int main(void)
 	}
 	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	setenv("HOME", "/run", 1);
-	setenv("TMPDIR", "/tmp", 1);
+	setenv("TMPDIR", "/run", 1);
 	setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
 	say("running %s", prog);
 	child = fork();
