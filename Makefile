@@ -98,7 +98,14 @@ $(BUILD)/tests/json_escape: tests/tools/json_escape.c $(BUILD)/user/json.o | $(B
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lm
 
-TEST_BINS := $(BUILD)/unit_tests $(BUILD)/tests/json_escape $(WORKLOADS)
+# the real sinks over fixture rows, for the golden tests (tests/unit/test_golden.py)
+SINK_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,user/rows.c user/names.c $(wildcard user/sink_*.c)) \
+	     $(BUILD)/user/syscall_names.o
+$(BUILD)/tests/render_rows: tests/tools/render_rows.c $(SINK_OBJS) $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lm
+
+TEST_BINS := $(BUILD)/unit_tests $(BUILD)/tests/json_escape $(BUILD)/tests/render_rows $(WORKLOADS)
 
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
