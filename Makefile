@@ -33,6 +33,8 @@ LIB_SRCS  := user/util.c user/stats.c user/ktab.c user/ctrtab.c user/json.c user
 APP_SRCS  := $(filter-out $(LIB_SRCS),$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(APP_SRCS)) $(BUILD)/user/syscall_names.o
+# everything but main(): what the unit tests and test tools link against
+AGENT_OBJS := $(filter-out $(BUILD)/user/main.o,$(APP_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))
 
@@ -85,9 +87,9 @@ $(BUILD)/latscope: $(APP_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUILD)
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(AGENT_OBJS) $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUILD)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) -o $@ -lm
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(AGENT_OBJS) $(LIB_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/workloads/%.c | $(BUILD)/tests
 	$(call msg,CC,$@)
@@ -99,11 +101,9 @@ $(BUILD)/tests/json_escape: tests/tools/json_escape.c $(BUILD)/user/json.o | $(B
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lm
 
 # the real sinks over fixture rows, for the golden tests (tests/unit/test_golden.py)
-SINK_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,user/rows.c user/names.c $(wildcard user/sink_*.c)) \
-	     $(BUILD)/user/syscall_names.o
-$(BUILD)/tests/render_rows: tests/tools/render_rows.c $(SINK_OBJS) $(LIB_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/render_rows: tests/tools/render_rows.c $(AGENT_OBJS) $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lm
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 TEST_BINS := $(BUILD)/unit_tests $(BUILD)/tests/json_escape $(BUILD)/tests/render_rows $(WORKLOADS)
 

@@ -76,13 +76,23 @@ static __always_inline bool task_wanted(__u32 tgid)
 	return true;
 }
 
+/*
+ * --by comm: the 16 leading bytes of every key (pid, tid, cgid) hold the
+ * task's comm instead, so a churn of short-lived processes running one
+ * command costs one key, not one per pid. task is the key's owner.
+ */
+static __always_inline void key_owner_comm(void *key, struct task_struct *task)
+{
+	bpf_core_read_str(key, LS_COMM_LEN, &task->comm);
+}
+
 /* remember the comm of a newly seen key owner (cold path only) */
 static __always_inline void note_comm(__u32 pid, __u32 tid)
 {
 	struct comm_val c;
 	__u32 id = key_by == LS_BY_THREAD ? tid : pid;
 
-	if (key_by == LS_BY_CGROUP)
+	if (key_by == LS_BY_CGROUP || key_by == LS_BY_COMM)
 		return;
 	bpf_get_current_comm(c.comm, sizeof(c.comm));
 	bpf_map_update_elem(&task_comm, &id, &c, BPF_ANY);

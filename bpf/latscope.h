@@ -19,6 +19,7 @@ enum ls_by {
 	LS_BY_PROCESS = 0,
 	LS_BY_THREAD = 1,
 	LS_BY_CGROUP = 2,
+	LS_BY_COMM = 3, /* the key's pid, tid and cgid bytes hold the comm */
 };
 
 /* indexes of the drop counter array: why an event could not be recorded */
@@ -183,6 +184,8 @@ struct ls_owner {
 #define LS_STATIC_ASSERT _Static_assert
 #endif
 LS_STATIC_ASSERT(sizeof(struct sys_key) == 24, "sys_key layout");
+/* --by comm keeps the comm in the 16 bytes of (pid, tid, cgid) */
+LS_STATIC_ASSERT(__builtin_offsetof(struct sys_key, nr) == LS_COMM_LEN, "owner bytes");
 LS_STATIC_ASSERT(sizeof(struct sys_val) == 24, "sys_val layout");
 LS_STATIC_ASSERT(sizeof(struct oct_val) == 80, "oct_val layout");
 LS_STATIC_ASSERT(sizeof(struct err_key) == 24, "err_key layout");

@@ -135,8 +135,13 @@ static __always_inline void *get_or_init(void *map, void *key, void *zero, __u32
 	return v;
 }
 
-static __always_inline void fill_key(struct sched_key *k, __u32 tgid, __u32 tid, __u64 cgid)
+static __always_inline void fill_key(struct sched_key *k, struct task_struct *task, __u32 tgid,
+				     __u32 tid, __u64 cgid)
 {
+	if (key_by == LS_BY_COMM) {
+		key_owner_comm(k, task);
+		return;
+	}
 	if (key_by != LS_BY_CGROUP)
 		k->pid = tgid;
 	if (key_by == LS_BY_THREAD)
@@ -185,7 +190,7 @@ static __always_inline void account_prev(struct task_struct *prev, bool runnable
 	if (filter_pid_on || filter_comm_on || filter_cg_on)
 		s->verdict = task_wanted(tgid) ? VERDICT_YES : VERDICT_NO;
 	if (s->verdict != VERDICT_NO) {
-		fill_key(&k, tgid, tid, s->cgid);
+		fill_key(&k, prev, tgid, tid, s->cgid);
 		v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
 		if (v) {
 			if (s->ts_oncpu)
@@ -243,7 +248,7 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 		s->tgid = BPF_CORE_READ(next, tgid);
 	if (!s->cgid)
 		s->cgid = task_cgroup_id(next);
-	fill_key(&k, s->tgid, tid, s->cgid);
+	fill_key(&k, next, s->tgid, tid, s->cgid);
 	v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
 	if (!v)
 		return;

@@ -112,11 +112,15 @@ static __always_inline int on_sys_exit(long ret)
 	ts->start_ns = 0;
 
 	pid_tgid = bpf_get_current_pid_tgid();
-	if (key_by != LS_BY_CGROUP)
-		k.pid = pid_tgid >> 32;
-	if (key_by == LS_BY_THREAD)
-		k.tid = (__u32)pid_tgid;
-	k.cgid = bpf_get_current_cgroup_id();
+	if (key_by == LS_BY_COMM) {
+		bpf_get_current_comm(&k, LS_COMM_LEN);
+	} else {
+		if (key_by != LS_BY_CGROUP)
+			k.pid = pid_tgid >> 32;
+		if (key_by == LS_BY_THREAD)
+			k.tid = (__u32)pid_tgid;
+		k.cgid = bpf_get_current_cgroup_id();
+	}
 	k.nr = ts->nr;
 	b = hist_bucket(lat);
 	k.octave = b / HIST_SUB;

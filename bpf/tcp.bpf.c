@@ -147,6 +147,10 @@ static __always_inline void set_owner_current(struct conn_key *k)
 {
 	__u64 pt = bpf_get_current_pid_tgid();
 
+	if (key_by == LS_BY_COMM) {
+		bpf_get_current_comm(k, LS_COMM_LEN);
+		return;
+	}
 	if (key_by != LS_BY_CGROUP)
 		k->pid = pt >> 32;
 	if (key_by == LS_BY_THREAD)

@@ -7,7 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "collector.h"
+#include "ctrtab.h"
 #include "log.h"
 #include "mapread.h"
 #include "names.h"
@@ -19,23 +21,77 @@
 /* ...or after two idle intervals once the map is this full */
 #define FULL_RATIO 0.75
 
-int coll_open_variants(const char *name, coll_variant_fn fn, void *coll, const struct coll_opts *o,
-		       char *why, size_t why_len)
-{
-	int err;
+typedef void (*elem_fn)(const void *key, const void *vals, void *ctx);
 
-	if (o->attach != ATTACH_RAW_TP) {
-		err = fn(coll, o, true, why, why_len);
-		if (!err || o->attach == ATTACH_TP_BTF)
-			return err;
-		log_verbose("%s: %s; trying raw_tp", name, why);
-	}
-	return fn(coll, o, false, why, why_len);
+struct coll_mapstate {
+	struct bpf_map *map; /* NULL when detached */
+	uint32_t max_entries;
+	struct ctrtab *prev;
+	long nkeys;
+};
+
+struct coll {
+	const struct coll_desc *d;
+	void *skel;
+	const char *variant;
+	enum ls_by by;
+	uint32_t max_keys;
+	double interval_s;
+	struct coll_mapstate ms[4];
+	struct bpf_map *task_comm, *drops; /* common.bpf.h's */
+	uint64_t prev_drops[LS_DROP_MAX];
+	long (*read)(struct coll *c, size_t map, void *ctx, elem_fn fn);
+	void (*del)(struct coll *c, size_t map, const void *key);
+	/* this read */
+	struct names *names;
+	size_t cur_map;
+	int err;
+	struct coll_delta *deltas;
+	size_t ndeltas, deltas_cap;
+};
+
+static long read_bpf(struct coll *c, size_t m, void *ctx, elem_fn fn)
+{
+	const struct coll_map *cm = &c->d->maps[m];
+
+	return map_read_all(bpf_map__fd(c->ms[m].map), cm->key_sz, cm->val_sz, cm->percpu, fn, ctx);
 }
 
-int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup, const struct filter_opts *f,
-		       char *why, size_t why_len)
+static void del_bpf(struct coll *c, size_t m, const void *key)
 {
+	bpf_map_delete_elem(bpf_map__fd(c->ms[m].map), key);
+}
+
+static struct coll *coll_alloc(const struct coll_desc *d, const struct coll_opts *o)
+{
+	struct coll *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->d = d;
+	c->by = o->filter.by;
+	c->max_keys = o->max_keys ? o->max_keys : d->default_keys(ncpus_possible());
+	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
+	c->read = read_bpf;
+	c->del = del_bpf;
+	for (size_t m = 0; m < d->nmaps && m < ARRAY_SIZE(c->ms); m++) {
+		uint64_t n = (uint64_t)c->max_keys * d->maps[m].size_mul / d->maps[m].size_div;
+
+		c->ms[m].max_entries = n ? (uint32_t)n : 1;
+		c->ms[m].prev = ctrtab__new(d->maps[m].key_sz, d->maps[m].nctr);
+		if (!c->ms[m].prev) {
+			coll__free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+int coll_apply_filters(struct bpf_object *obj, const struct filter_opts *f, char *why,
+		       size_t why_len)
+{
+	struct bpf_map *pids = bpf_object__find_map_by_name(obj, "filter_pids");
+	struct bpf_map *cgroup = bpf_object__find_map_by_name(obj, "filter_cgroup");
 	int err;
 
 	for (int i = 0; i < f->npids; i++) {
@@ -61,24 +117,142 @@ int coll_apply_filters(struct bpf_map *pids, struct bpf_map *cgroup, const struc
 	return 0;
 }
 
-int coll_read_drops(struct bpf_map *map, uint64_t prev[LS_DROP_MAX], uint64_t drops[LS_DROP_MAX])
+/* open, configure, load and attach one flavour (tp_btf when btf) */
+static int open_variant(struct coll *c, const struct coll_opts *o, bool btf, char *why,
+			size_t why_len)
 {
-	int ncpu = ncpus_possible();
-	uint64_t *vals = calloc(ncpu, sizeof(*vals));
+	const struct coll_desc *d = c->d;
+	const char *flavour = btf ? "tp_btf" : "raw_tp";
+	struct bpf_program *p;
+	struct bpf_object *obj;
+	void *s;
+	int err;
 
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 d = 0; d < LS_DROP_MAX; d++) {
-		uint64_t sum;
-
-		if (bpf_map_lookup_elem(bpf_map__fd(map), &d, vals))
-			continue;
-		sum = percpu_sum(vals, ncpu);
-		drops[d] += counter_delta(prev[d], sum);
-		prev[d] = sum;
+	s = d->skel_open();
+	if (!s) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open BPF object: %s", strerror(-err));
+		return err;
 	}
-	free(vals);
+	obj = d->skel_obj(s);
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *n = bpf_program__name(p);
+		size_t l = strlen(n);
+
+		if (l > 4 && !strcmp(n + l - 4, "_btf"))
+			bpf_program__set_autoload(p, btf);
+		else if (l > 4 && !strcmp(n + l - 4, "_raw"))
+			bpf_program__set_autoload(p, !btf);
+	}
+	for (size_t m = 0; m < d->nmaps; m++) {
+		c->ms[m].map = bpf_object__find_map_by_name(obj, d->maps[m].name);
+		if (!c->ms[m].map) {
+			snprintf(why, why_len, "BPF object has no map %s", d->maps[m].name);
+			err = -ENOENT;
+			goto destroy;
+		}
+		bpf_map__set_max_entries(c->ms[m].map, c->ms[m].max_entries);
+	}
+	err = d->configure(s, o, btf);
+	if (err) {
+		snprintf(why, why_len, "cannot configure BPF object: %s", strerror(-err));
+		goto destroy;
+	}
+	err = d->skel_load(s);
+	if (err) {
+		snprintf(why, why_len, "cannot load %s programs: %s", flavour, strerror(-err));
+		goto destroy;
+	}
+	err = coll_apply_filters(obj, &o->filter, why, why_len);
+	if (err)
+		goto destroy;
+	err = d->skel_attach(s);
+	if (err) {
+		snprintf(why, why_len, "cannot attach to %s (%s): %s", d->hooks, flavour,
+			 strerror(-err));
+		goto destroy;
+	}
+	c->skel = s;
+	c->variant = flavour;
+	c->task_comm = bpf_object__find_map_by_name(obj, "task_comm");
+	c->drops = bpf_object__find_map_by_name(obj, "drops");
 	return 0;
+destroy:
+	d->skel_destroy(s);
+	for (size_t m = 0; m < d->nmaps; m++)
+		c->ms[m].map = NULL;
+	c->task_comm = c->drops = NULL;
+	return err;
+}
+
+int coll__open(struct coll **out, const struct coll_desc *d, const struct coll_opts *o, char *why,
+	       size_t why_len)
+{
+	struct coll *c = coll_alloc(d, o);
+	int err;
+
+	if (!c) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	err = -EINVAL;
+	if (o->attach != ATTACH_RAW_TP) {
+		err = open_variant(c, o, true, why, why_len);
+		if (err && o->attach != ATTACH_TP_BTF)
+			log_verbose("%s: %s; trying raw_tp", d->name, why);
+	}
+	if (err && o->attach != ATTACH_TP_BTF)
+		err = open_variant(c, o, false, why, why_len);
+	if (err) {
+		coll__free(c);
+		return err;
+	}
+	if (d->started)
+		d->started(c, o);
+	*out = c;
+	return 0;
+}
+
+struct coll *coll__new_detached(const struct coll_desc *d, const struct coll_opts *o,
+				long (*read)(struct coll *c, size_t map, void *ctx, elem_fn fn),
+				void (*del)(struct coll *c, size_t map, const void *key))
+{
+	struct coll *c = coll_alloc(d, o);
+
+	if (!c)
+		return NULL;
+	c->read = read;
+	c->del = del;
+	c->variant = "detached";
+	return c;
+}
+
+const struct coll_desc *coll__desc(const struct coll *c)
+{
+	return c->d;
+}
+
+const char *coll__variant(const struct coll *c)
+{
+	return c->variant;
+}
+
+void *coll__skel(const struct coll *c)
+{
+	return c->skel;
+}
+
+void coll__free(struct coll *c)
+{
+	if (!c)
+		return;
+	if (c->skel)
+		c->d->skel_destroy(c->skel);
+	for (size_t m = 0; m < ARRAY_SIZE(c->ms); m++)
+		ctrtab__free(c->ms[m].prev);
+	free(c->deltas);
+	free(c);
 }
 
 /* answers are cached for a second: many keys share an owner, and every
@@ -122,6 +296,174 @@ uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys)
 	return limit;
 }
 
+void coll_fold_u64(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
+{
+	ctr[0] = percpu_sum(vals, ncpu);
+	*max = 0;
+}
+
+static void on_elem(const void *key, const void *vals, void *ctx)
+{
+	struct coll *c = ctx;
+	const struct coll_map *cm = &c->d->maps[c->cur_map];
+	uint64_t cur[COLL_MAX_CTR], d[COLL_MAX_CTR], max = 0;
+	struct coll_delta *cd;
+	int r;
+
+	cm->fold(vals, cm->percpu ? ncpus_possible() : 1, cur, &max);
+	r = ctrtab__update(c->ms[c->cur_map].prev, key, cur, d);
+	if (r <= 0) {
+		if (r < 0)
+			c->err = r;
+		return;
+	}
+	if (array_grow((void **)&c->deltas, &c->deltas_cap, c->ndeltas + 1, sizeof(*cd))) {
+		c->err = -ENOMEM;
+		return;
+	}
+	cd = &c->deltas[c->ndeltas++];
+	memset(cd, 0, sizeof(*cd));
+	cd->map = (uint32_t)c->cur_map;
+	memcpy(cd->v, d, cm->nctr * sizeof(uint64_t));
+	cd->max = max;
+	memcpy(cd->key, key, cm->key_sz);
+}
+
+/* qsort has no context: the identity length of the collector being read */
+static size_t g_id_len;
+
+/* by identity, then map, then the rest of the key */
+static int delta_cmp(const void *a, const void *b)
+{
+	const struct coll_delta *x = a, *y = b;
+	int r = memcmp(x->key, y->key, g_id_len);
+
+	if (r)
+		return r;
+	if (x->map != y->map)
+		return x->map < y->map ? -1 : 1;
+	return memcmp(x->key + g_id_len, y->key + g_id_len, COLL_MAX_KEY - g_id_len);
+}
+
+/* all keys start with (pid, tid): drop the keys of tasks that exited */
+static bool key_stale(const void *key, void *ctx)
+{
+	const uint32_t *id = key;
+
+	(void)ctx;
+	return coll_owner_gone(id[0], id[1]);
+}
+
+struct expire_ctx {
+	struct coll *c;
+	size_t map;
+};
+
+static void expire_key(const void *key, void *ctx)
+{
+	struct expire_ctx *e = ctx;
+
+	e->c->del(e->c, e->map, key);
+}
+
+static int read_drops(struct coll *c, uint64_t drops[LS_DROP_MAX])
+{
+	struct bpf_map *map = c->drops;
+	int ncpu = ncpus_possible();
+	uint64_t *vals;
+
+	if (!map)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 d = 0; d < LS_DROP_MAX; d++) {
+		uint64_t sum;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &d, vals))
+			continue;
+		sum = percpu_sum(vals, ncpu);
+		drops[d] += counter_delta(c->prev_drops[d], sum);
+		c->prev_drops[d] = sum;
+	}
+	free(vals);
+	return 0;
+}
+
+/* the row's owner from the identity bytes of its keys */
+static void fill_id(struct coll *c, struct row_id *id, const uint8_t *key)
+{
+	if (c->by == LS_BY_COMM) {
+		memcpy(id->comm, key, LS_COMM_LEN);
+		id->comm[LS_COMM_LEN - 1] = 0;
+		return;
+	}
+	memcpy(&id->pid, key, 4);
+	memcpy(&id->tid, key + 4, 4);
+	memcpy(&id->cgid, key + 8, 8);
+	id->cgroup = coll__cgroup(c, id->cgid);
+	if (c->by != LS_BY_CGROUP)
+		coll__comm(c, id->pid, id->tid, id->comm);
+}
+
+int coll__collect(struct coll *c, struct names *names, struct interval *iv)
+{
+	const struct coll_desc *d = c->d;
+	struct table *t = interval__table(iv, d->schema);
+	bool per_task = c->by == LS_BY_PROCESS || c->by == LS_BY_THREAD;
+	size_t i, j, m;
+	int err;
+
+	if (!t)
+		return -ENOSPC;
+	t->active = true;
+	c->names = names;
+	c->ndeltas = 0;
+	c->err = 0;
+	for (m = 0; m < d->nmaps; m++) {
+		struct coll_mapstate *ms = &c->ms[m];
+		long n;
+
+		ctrtab__begin(ms->prev, coll_idle_limit(c->interval_s, ms->nkeys, ms->max_entries),
+			      per_task ? key_stale : NULL, NULL);
+		c->cur_map = m;
+		n = c->read(c, m, c, on_elem);
+		if (n < 0)
+			return (int)n;
+		ms->nkeys = n;
+	}
+	if (c->err)
+		return c->err;
+	err = read_drops(c, iv->drops);
+	if (err)
+		return err;
+
+	/* every map's changes, merged by row identity: a change seen in any
+	 * one of them makes (or adds to) the row */
+	g_id_len = d->id_len;
+	qsort(c->deltas, c->ndeltas, sizeof(*c->deltas), delta_cmp);
+	for (i = 0; i < c->ndeltas; i = j) {
+		void *row;
+
+		for (j = i + 1;
+		     j < c->ndeltas && !memcmp(c->deltas[i].key, c->deltas[j].key, d->id_len); j++)
+			;
+		row = table__add(t);
+		if (!row)
+			return -ENOMEM;
+		fill_id(c, row, c->deltas[i].key);
+		err = d->to_row(c, row, &c->deltas[i], j - i, iv);
+		if (err)
+			return err;
+	}
+	for (m = 0; m < d->nmaps; m++) {
+		struct expire_ctx e = {.c = c, .map = m};
+
+		ctrtab__expire(c->ms[m].prev, expire_key, &e);
+	}
+	return 0;
+}
+
 struct comm_ctx {
 	struct bpf_map *map;
 	enum ls_by by;
@@ -129,23 +471,26 @@ struct comm_ctx {
 
 static void comm_from_map(uint32_t pid, uint32_t tid, char *out, void *ctx)
 {
-	struct comm_ctx *c = ctx;
+	struct comm_ctx *cc = ctx;
 	struct comm_val cv = {};
-	__u32 id = c->by == LS_BY_THREAD && tid ? tid : pid;
+	__u32 id = cc->by == LS_BY_THREAD && tid ? tid : pid;
 
-	if (!bpf_map__lookup_elem(c->map, &id, sizeof(id), &cv, sizeof(cv), 0))
+	if (cc->map && !bpf_map__lookup_elem(cc->map, &id, sizeof(id), &cv, sizeof(cv), 0))
 		memcpy(out, cv.comm, LS_COMM_LEN);
 }
 
-void coll_row_comm(struct bpf_map *task_comm, struct names *names, enum ls_by by, uint32_t pid,
-		   uint32_t tid, char *out)
+void coll__comm(struct coll *c, uint32_t pid, uint32_t tid, char *out)
 {
-	struct comm_ctx ctx = {.map = task_comm, .by = by};
+	struct comm_ctx ctx = {.map = c->task_comm, .by = tid ? LS_BY_THREAD : LS_BY_PROCESS};
 
-	if (!pid) {
+	if (!pid || !c->names) {
 		snprintf(out, LS_COMM_LEN, "?");
 		return;
 	}
-	snprintf(out, LS_COMM_LEN, "%s",
-		 names__comm(names, pid, by == LS_BY_THREAD ? tid : 0, comm_from_map, &ctx));
+	snprintf(out, LS_COMM_LEN, "%s", names__comm(c->names, pid, tid, comm_from_map, &ctx));
+}
+
+const char *coll__cgroup(struct coll *c, uint64_t cgid)
+{
+	return cgid && c->names ? names__cgroup(c->names, cgid) : "";
 }

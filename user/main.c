@@ -1,25 +1,21 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* latscope: parse options, build the collectors, run the loop, clean up. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "check.h"
+#include "collector.h"
 #include "log.h"
-#include "mapread.h"
 #include "names.h"
 #include "opts.h"
 #include "privs.h"
 #include "probe.h"
 #include "sink.h"
-#include "sched.h"
-#include "syscalls.h"
-#include "tcp.h"
 #include "util.h"
 
 #ifndef LATSCOPE_VERSION
@@ -63,58 +59,24 @@ static enum attach_mode attach_mode_from_env(void)
 	return ATTACH_AUTO;
 }
 
-/* --cgroup PATH relative to the cgroup2 mount, with a leading '/' */
-static const char *cgroup_rel(const char *path)
+/* is collector d switched on by the options? */
+static bool coll_wanted(const struct options *o, const struct coll_desc *d)
 {
-	static char rel[4096];
-	const char *mnt = cgroup2_mount();
-	size_t ml = mnt ? strlen(mnt) : 0;
-
-	if (mnt && !strncmp(path, mnt, ml) && (path[ml] == '/' || !path[ml]))
-		path += ml;
-	snprintf(rel, sizeof(rel), "%s%s", path[0] == '/' ? "" : "/", path);
-	return rel;
-}
-
-/* open --cgroup PATH, absolute or relative to the cgroup2 mount */
-static int open_cgroup(const char *path, char *err, size_t len)
-{
-	const char *mnt = cgroup2_mount();
-	char full[4096];
-	struct stat st;
-	int fd;
-
-	if (!mnt) {
-		snprintf(err, len, "invalid --cgroup '%s': no cgroup v2 hierarchy is mounted",
-			 path);
-		return -ENOENT;
-	}
-	if (!strncmp(path, mnt, strlen(mnt)) && (path[strlen(mnt)] == '/' || !path[strlen(mnt)]))
-		snprintf(full, sizeof(full), "%s", path);
-	else
-		snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
-	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(err, len, "invalid --cgroup '%s': cannot open %s: %s", path, full,
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -ENOENT;
-	}
-	return fd;
+	for (int i = 0; i < o->noff; i++)
+		if (!strcmp(o->off[i], d->name))
+			return false;
+	return !o->view || !strcmp(o->view, d->name);
 }
 
 struct collectors {
-	struct sys_coll *sys;
-	struct sched_coll *sched;
-	struct tcp_coll *tcp;
+	struct coll *c[8];
+	size_t n;
 };
 
 static void collectors__free(struct collectors *cs)
 {
-	sys_coll__free(cs->sys);
-	sched_coll__free(cs->sched);
-	tcp_coll__free(cs->tcp);
+	for (size_t i = 0; i < cs->n; i++)
+		coll__free(cs->c[i]);
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -126,9 +88,6 @@ static void collectors__free(struct collectors *cs)
 static int collectors__open(struct collectors *cs, const struct options *o, int cg_fd)
 {
 	struct coll_opts co = {};
-	bool want_sys = !o->no_syscalls && (o->view == VIEW_ALL || o->view == VIEW_SYSCALLS);
-	bool want_sched = !o->no_sched && (o->view == VIEW_ALL || o->view == VIEW_SCHED);
-	bool want_tcp = !o->no_tcp && (o->view == VIEW_ALL || o->view == VIEW_TCP);
 	char why[256];
 
 	co.filter.by = o->by;
@@ -137,25 +96,21 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	co.filter.comm = o->comm;
 	co.filter.cgroup_fd = cg_fd;
 	co.filter.cgroup_path = cg_fd >= 0 ? cgroup_rel(o->cgroup) : NULL;
+	co.tcp = &o->tcp;
 	co.attach = attach_mode_from_env();
 	co.interval_s = o->interval_ns / 1e9;
-	if (want_sys) {
-		co.max_keys = o->max_keys;
-		if (sys_coll__open(&cs->sys, &co, why, sizeof(why)))
-			log_error("syscalls collector off: %s", why);
+	for (size_t i = 0; i < coll_count && cs->n < ARRAY_SIZE(cs->c); i++) {
+		const struct coll_desc *d = coll_all[i];
+
+		if (!coll_wanted(o, d))
+			continue;
+		co.max_keys = o->max_keys / d->max_keys_div;
+		if (coll__open(&cs->c[cs->n], d, &co, why, sizeof(why)))
+			log_error("%s collector off: %s", d->name, why);
+		else
+			cs->n++;
 	}
-	/* without --max-keys each collector sizes its maps by its own default */
-	if (want_sched) {
-		co.max_keys = o->max_keys / 8;
-		if (sched_coll__open(&cs->sched, &co, why, sizeof(why)))
-			log_error("sched collector off: %s", why);
-	}
-	if (want_tcp) {
-		co.max_keys = o->max_keys / 2;
-		if (tcp_coll__open(&cs->tcp, &co, &o->tcp, why, sizeof(why)))
-			log_error("tcp collector off: %s", why);
-	}
-	return cs->sys || cs->sched || cs->tcp ? 0 : -ENOENT;
+	return cs->n ? 0 : -ENOENT;
 }
 
 static int cmd_top(const struct options *o)
@@ -164,10 +119,10 @@ static int cmd_top(const struct options *o)
 	struct names *names = NULL;
 	struct interval iv = {};
 	struct text_opts to = {};
-	char why[256], what[96] = "";
+	char why[256], what[160] = "";
 	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
 	int err = 0, cg_fd = -1;
-	bool tty = !o->json && isatty(STDOUT_FILENO);
+	bool tty = !o->json && isatty(STDOUT_FILENO), any = false;
 
 	if (!probe_privileges(why, sizeof(why))) {
 		log_error("%s; try: sudo latscope", why);
@@ -178,14 +133,14 @@ static int cmd_top(const struct options *o)
 			log_error("invalid --pid '%u': no such process", o->pids[i]);
 			return 2;
 		}
-	if ((o->no_syscalls && o->no_sched && o->no_tcp) ||
-	    (o->view == VIEW_SYSCALLS && o->no_syscalls) ||
-	    (o->view == VIEW_SCHED && o->no_sched) || (o->view == VIEW_TCP && o->no_tcp)) {
+	for (size_t i = 0; i < coll_count; i++)
+		any |= coll_wanted(o, coll_all[i]);
+	if (!any) {
 		log_error("nothing to trace: the collectors asked for are switched off");
 		return 2;
 	}
 	if (o->cgroup) {
-		cg_fd = open_cgroup(o->cgroup, why, sizeof(why));
+		cg_fd = cgroup_open(o->cgroup, why, sizeof(why));
 		if (cg_fd < 0) {
 			log_error("%s", why);
 			return 2;
@@ -202,15 +157,13 @@ static int cmd_top(const struct options *o)
 		err = 1;
 		goto cleanup;
 	}
-	if (cs.sys)
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "syscalls (%s)",
-			 sys_coll__variant(cs.sys));
-	if (cs.sched)
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%ssched (%s)",
-			 *what ? ", " : "", sched_coll__variant(cs.sched));
-	if (cs.tcp)
-		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%stcp (%s)",
-			 *what ? ", " : "", tcp_coll__variant(cs.tcp));
+	/* every row kind has a table in the output, even when its collector is off */
+	iv.by = o->by;
+	for (size_t i = 0; i < coll_count; i++)
+		interval__table(&iv, coll_all[i]->schema);
+	for (size_t i = 0; i < cs.n; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s (%s)",
+			 i ? ", " : "", coll__desc(cs.c[i])->name, coll__variant(cs.c[i]));
 	if (!o->keep_privileges && (err = privs_drop())) {
 		log_error(
 			"cannot drop privileges: %s; --keep-privileges runs without dropping them",
@@ -222,13 +175,9 @@ static int cmd_top(const struct options *o)
 		 (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6, o->interval_ns / 1e9,
 		 tty ? "; Ctrl-C to quit" : "");
 
-	iv.by = o->by;
 	to.tty = tty;
-	to.sort = o->sort;
+	to.sort = o->sort ? o->sort : "p99";
 	to.max_rows = o->max_rows > 0 ? o->max_rows : tty ? 0 : 25;
-	to.show_sys = cs.sys != NULL;
-	to.show_sched = cs.sched != NULL;
-	to.show_tcp = cs.tcp != NULL;
 	t_prev = clock_ns(CLOCK_MONOTONIC);
 	deadline = t_prev + o->interval_ns;
 	for (;;) {
@@ -247,22 +196,17 @@ static int cmd_top(const struct options *o)
 		iv.realtime_ns = clock_ns(CLOCK_REALTIME);
 		iv.interval_s = (now - t_prev) / 1e9;
 		t_prev = now;
-		if (cs.sys && (err = sys_coll__collect(cs.sys, names, &iv))) {
-			log_error("cannot read syscall maps: %s", strerror(-err));
-			err = 1;
-			goto cleanup;
+		for (size_t i = 0; i < cs.n; i++) {
+			err = coll__collect(cs.c[i], names, &iv);
+			if (err) {
+				log_error("cannot read %s maps: %s", coll__desc(cs.c[i])->name,
+					  strerror(-err));
+				err = 1;
+				goto cleanup;
+			}
 		}
-		if (cs.sched && (err = sched_coll__collect(cs.sched, names, &iv))) {
-			log_error("cannot read sched maps: %s", strerror(-err));
-			err = 1;
-			goto cleanup;
-		}
-		if (cs.tcp && (err = tcp_coll__collect(cs.tcp, names, &iv))) {
-			log_error("cannot read tcp maps: %s", strerror(-err));
-			err = 1;
-			goto cleanup;
-		}
-		rows_sort(&iv, o->sort);
+		interval__summarize(&iv);
+		interval__sort(&iv, to.sort);
 		err = o->json ? sink_json__render(stdout, &iv)
 			      : sink_text__render(stdout, &iv, &to);
 		if (err) {
@@ -286,138 +230,10 @@ cleanup:
 	return err;
 }
 
-static const char *yesno(bool b)
-{
-	return b ? "yes" : "no";
-}
-
-/* load and attach one collector in one flavour, then detach: the truth
- * about whether it runs here */
-static int try_sys(enum attach_mode m, char *why, size_t len)
-{
-	struct coll_opts co = {.filter = {.cgroup_fd = -1}, .attach = m, .max_keys = 64};
-	struct sys_coll *c = NULL;
-	int err = sys_coll__open(&c, &co, why, len);
-
-	sys_coll__free(c);
-	return err;
-}
-
-static int try_sched(enum attach_mode m, char *why, size_t len)
-{
-	struct coll_opts co = {.filter = {.cgroup_fd = -1}, .attach = m, .max_keys = 64};
-	struct sched_coll *c = NULL;
-	int err = sched_coll__open(&c, &co, why, len);
-
-	sched_coll__free(c);
-	return err;
-}
-
-static int try_tcp(enum attach_mode m, char *why, size_t len)
-{
-	struct coll_opts co = {.filter = {.cgroup_fd = -1}, .attach = m, .max_keys = 64};
-	struct tcp_coll *c = NULL;
-	int err = tcp_coll__open(&c, &co, NULL, why, len);
-
-	tcp_coll__free(c);
-	return err;
-}
-
-static const struct {
-	const char *name, *needs;
-	int (*try)(enum attach_mode m, char *why, size_t len);
-} check_colls[] = {
-	{"syscalls",
-	 "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
-	 "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU hash "
-	 "(task_comm)",
-	 try_sys},
-	{"sched",
-	 "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch;\n"
-	 "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage (task_sched;\n"
-	 "  LRU hash task_sched_lru for raw_tp)",
-	 try_sched},
-	{"tcp",
-	 "tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, tcp:tcp_send_reset,\n"
-	 "  tcp:tcp_receive_reset, tcp:tcp_probe, tcp:tcp_destroy_sock;\n"
-	 "  maps: hash (tcp_stats, tcp_hist), LRU hash (tcp_sock_state, tcp_listeners)",
-	 try_tcp},
-};
-
 static int cmd_check(const struct options *o)
 {
-	int ncpu = ncpus_possible(), ok = 0;
-	bool priv, btf = probe_btf();
-	const char *mnt = cgroup2_mount();
-	char why[256], kver[128] = "?";
-	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
-
 	(void)o;
-	if (f) {
-		if (fgets(kver, sizeof(kver), f))
-			kver[strcspn(kver, "\n")] = 0;
-		fclose(f);
-	}
-	priv = probe_privileges(why, sizeof(why));
-	printf("latscope %s on Linux %s, %d possible CPUs\n\n", LATSCOPE_VERSION, kver, ncpu);
-	printf("kernel features:\n");
-	printf("  %-36s %s\n", "BTF (/sys/kernel/btf/vmlinux)", yesno(btf));
-	printf("  %-36s %s\n", "raw_tp programs", yesno(probe_raw_tp()));
-	printf("  %-36s %s\n", "tp_btf raw_syscalls:sys_enter/exit",
-	       yesno(btf && probe_tp_btf("sys_enter") && probe_tp_btf("sys_exit")));
-	printf("  %-36s %s\n", "tp_btf sched:sched_wakeup/switch",
-	       yesno(btf && probe_tp_btf("sched_wakeup") && probe_tp_btf("sched_switch")));
-	printf("  %-36s %s\n", "tp_btf sock:inet_sock_set_state, tcp:*",
-	       yesno(btf && probe_tp_btf("inet_sock_set_state") &&
-		     probe_tp_btf("tcp_retransmit_skb") && probe_tp_btf("tcp_probe")));
-	probe_release();
-	printf("  %-36s %s\n", "task storage map", yesno(probe_task_storage()));
-	printf("  %-36s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));
-	printf("  %-36s %s\n", "ring buffer map", yesno(probe_ringbuf()));
-	printf("  %-36s %s%s%s\n", "cgroup v2", yesno(mnt), mnt ? " at " : "", mnt ? mnt : "");
-	printf("  %-36s %s%s%s\n", "privileges", yesno(priv), priv ? "" : ": ", priv ? "" : why);
-
-	for (size_t c = 0; c < ARRAY_SIZE(check_colls); c++) {
-		static const struct {
-			enum attach_mode m;
-			const char *name;
-		} variants[] = {
-			{ATTACH_TP_BTF, "tp_btf"},
-			{ATTACH_RAW_TP, "raw_tp"},
-		};
-		const char *use = NULL;
-
-		printf("\ncollector %s: %s\n", check_colls[c].name, check_colls[c].needs);
-		if (!priv) {
-			printf("  verdict: %s: unavailable: %s\n", check_colls[c].name, why);
-			continue;
-		}
-		for (size_t i = 0; i < ARRAY_SIZE(variants); i++) {
-			if (check_colls[c].try(variants[i].m, why, sizeof(why)) == 0) {
-				printf("  %-8s ok (loaded and attached)\n", variants[i].name);
-				if (!use)
-					use = variants[i].name;
-			} else {
-				printf("  %-8s no: %s\n", variants[i].name, why);
-			}
-		}
-		if (use) {
-			printf("  verdict: %s: ok, will use %s\n", check_colls[c].name, use);
-			ok++;
-		} else {
-			printf("  verdict: %s: unavailable (see the reasons above)\n",
-			       check_colls[c].name);
-		}
-	}
-	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
-	       "%.1f MiB on a 64-CPU host\n",
-	       (sys_coll__budget(0, ncpu) + sched_coll__budget(0, ncpu) + tcp_coll__budget(0)) /
-		       1048576.0,
-	       ncpu,
-	       (sys_coll__budget(0, 64) + sched_coll__budget(0, 64) + tcp_coll__budget(0)) /
-		       1048576.0);
-	printf("verdict: %d of %zu collectors can run\n", ok, ARRAY_SIZE(check_colls));
-	return ok ? 0 : 1;
+	return check__run();
 }
 
 struct cmd {

@@ -246,3 +246,42 @@ const char *names__cgroup(struct names *n, uint64_t cgid)
 	p = ktab__get(n->cgroups, &cgid);
 	return p && *p ? *p : "";
 }
+
+const char *cgroup_rel(const char *path)
+{
+	static char rel[4096];
+	const char *mnt = cgroup2_mount();
+	size_t ml = mnt ? strlen(mnt) : 0;
+
+	if (mnt && !strncmp(path, mnt, ml) && (path[ml] == '/' || !path[ml]))
+		path += ml;
+	snprintf(rel, sizeof(rel), "%s%s", path[0] == '/' ? "" : "/", path);
+	return rel;
+}
+
+int cgroup_open(const char *path, char *err, size_t len)
+{
+	const char *mnt = cgroup2_mount();
+	char full[4096];
+	struct stat st;
+	int fd;
+
+	if (!mnt) {
+		snprintf(err, len, "invalid --cgroup '%s': no cgroup v2 hierarchy is mounted",
+			 path);
+		return -ENOENT;
+	}
+	if (!strncmp(path, mnt, strlen(mnt)) && (path[strlen(mnt)] == '/' || !path[strlen(mnt)]))
+		snprintf(full, sizeof(full), "%s", path);
+	else
+		snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
+	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, len, "invalid --cgroup '%s': cannot open %s: %s", path, full,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}

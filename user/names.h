@@ -45,4 +45,13 @@ const char *names__cgroup(struct names *n, uint64_t cgid);
 /* Mount point of the cgroup2 hierarchy ("/sys/fs/cgroup"), or NULL. */
 const char *cgroup2_mount(void);
 
+/* --cgroup PATH relative to the cgroup2 mount, with a leading '/' (static buffer) */
+const char *cgroup_rel(const char *path);
+
+/*
+ * Open --cgroup PATH, absolute or relative to the cgroup2 mount. Returns an
+ * fd, or -ENOENT with a one-line message naming the option in err.
+ */
+int cgroup_open(const char *path, char *err, size_t len);
+
 #endif

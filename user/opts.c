@@ -3,7 +3,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include "collector.h"
 #include "opts.h"
+#include "schema.h"
 #include "util.h"
 
 const char usage_text[] =
@@ -17,9 +19,12 @@ const char usage_text[] =
 	"  -p, --pid PID[,PID...]  only these processes (up to 64)\n"
 	"      --comm NAME         only tasks with this comm (first 15 bytes)\n"
 	"      --cgroup PATH       only tasks in this cgroup v2 (and below)\n"
-	"      --by process|thread|cgroup   row key (default process)\n"
+	"      --by process|thread|comm|cgroup   row key (default process); comm and\n"
+	"                          cgroup are keyed in the kernel\n"
 	"      --json              NDJSON to stdout, one object per interval\n"
-	"      --sort p99|p50|max|count|errors|time   row order (default p99)\n"
+	"      --sort FIELD        row order, largest first (default p99): p99, p50,\n"
+	"                          max, count, errors, time, or any sortable field\n"
+	"                          name (e.g. error_ratio, runq_total, retransmits)\n"
 	"      --view syscalls|sched|tcp   show (and run) only this collector\n"
 	"      --port PORT         tcp: only this remote port (local port of accepted\n"
 	"                          connections)\n"
@@ -83,6 +88,15 @@ static const struct option long_opts[] = {
 		return -EINVAL;                      \
 	} while (0)
 
+/* a --sort name some row kind can sort by */
+static bool sort_known(const char *name)
+{
+	for (size_t i = 0; i < coll_count; i++)
+		if (schema__sort_field(coll_all[i]->schema, name))
+			return true;
+	return false;
+}
+
 int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_len)
 {
 	int c, idx;
@@ -143,27 +157,26 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 				o->by = LS_BY_PROCESS;
 			else if (!strcmp(optarg, "thread"))
 				o->by = LS_BY_THREAD;
+			else if (!strcmp(optarg, "comm"))
+				o->by = LS_BY_COMM;
 			else if (!strcmp(optarg, "cgroup"))
 				o->by = LS_BY_CGROUP;
 			else
-				BAD("invalid --by '%s': want process, thread or cgroup", optarg);
+				BAD("invalid --by '%s': want process, thread, comm or cgroup",
+				    optarg);
 			break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_SORT:
-			if (sort_parse(optarg, &o->sort))
-				BAD("invalid --sort '%s': want p99, p50, max, count, errors or "
-				    "time",
+			if (!sort_known(optarg))
+				BAD("invalid --sort '%s': want p99, p50, max, count, errors, time "
+				    "or a sortable field name",
 				    optarg);
+			o->sort = optarg;
 			break;
 		case OPT_VIEW:
-			if (!strcmp(optarg, "syscalls"))
-				o->view = VIEW_SYSCALLS;
-			else if (!strcmp(optarg, "sched"))
-				o->view = VIEW_SCHED;
-			else if (!strcmp(optarg, "tcp"))
-				o->view = VIEW_TCP;
-			else
+			if (!coll_by_name(optarg))
 				BAD("invalid --view '%s': want syscalls, sched or tcp", optarg);
+			o->view = optarg;
 			break;
 		case OPT_ROWS:
 			if (parse_uint(optarg, 1000000, &v) || !v)
@@ -188,9 +201,13 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 				    optarg);
 			break;
 		case OPT_KEEP_PRIVS: o->keep_privileges = true; break;
-		case OPT_NO_SYSCALLS: o->no_syscalls = true; break;
-		case OPT_NO_SCHED: o->no_sched = true; break;
-		case OPT_NO_TCP: o->no_tcp = true; break;
+		case OPT_NO_SYSCALLS:
+		case OPT_NO_SCHED:
+		case OPT_NO_TCP:
+			/* --no-NAME: the option's own name says which collector */
+			if (o->noff < (int)ARRAY_SIZE(o->off))
+				o->off[o->noff++] = long_opts[idx].name + 3;
+			break;
 		case 'v': o->verbose++; break;
 		case 'h': o->help = true; break;
 		case OPT_VERSION: o->version = true; break;

@@ -7,16 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "latscope.h"
-#include "sink.h"
-#include "syscalls.h"
-#include "tcp.h"
-
-enum view {
-	VIEW_ALL = 0, /* every collector that is on */
-	VIEW_SYSCALLS,
-	VIEW_SCHED,
-	VIEW_TCP,
-};
+#include "collector.h"
 
 struct options {
 	const char *cmd; /* "top", "check" */
@@ -29,10 +20,11 @@ struct options {
 	enum ls_by by;
 	struct tcp_filter tcp; /* --port, --raddr */
 	bool json;
-	bool no_syscalls, no_sched, no_tcp;
-	enum sort_by sort;
-	enum view view;
-	int max_rows; /* -1: default */
+	const char *off[8]; /* collectors switched off (--no-NAME) */
+	int noff;
+	const char *sort; /* field name or alias; NULL: p99 */
+	const char *view; /* the only collector to run; NULL: all that are on */
+	int max_rows;	  /* -1: default */
 	uint32_t max_keys;
 	bool keep_privileges;
 	int verbose;

@@ -1,30 +1,45 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Rows: what collectors produce for one interval and every sink renders.
- * No sink reads maps; no collector formats output.
+ * An interval holds one table per row kind; a table's rows are described
+ * by its schema (schema.h), so sinks render any row kind without knowing
+ * it. Rows keep their histogram bins, errnos and culprits in the
+ * interval's shared storage, so they can be merged and exported as
+ * cumulative buckets. No sink reads maps; no collector formats output.
  */
 #ifndef LATSCOPE_ROWS_H
 #define LATSCOPE_ROWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "latscope.h"
 #include "stats.h"
 
+/* who a row belongs to; every row struct starts with one */
+struct row_id {
+	uint32_t pid, tid; /* tid only with --by thread; both 0 by comm/cgroup */
+	uint64_t cgid;	   /* 0 with --by comm */
+	char comm[LS_COMM_LEN];
+	const char *cgroup; /* owned by struct names or the interval; may be NULL */
+};
+
+/* a latency histogram of a row: bins at iv->bins[off .. off + n) */
+struct row_hist {
+	uint32_t off, n;
+	uint64_t sum_ns;      /* exact sum of the samples */
+	uint64_t max_ns;      /* largest sample, within its bucket; 0: unknown */
+	struct lat_summary s; /* from the bins, by interval__summarize() */
+};
+
+/* a row's list in the interval's errs or culprits storage */
+struct row_list {
+	uint32_t off, n;
+};
+
 struct errno_count {
 	uint32_t err;
 	uint64_t count;
-};
-
-struct sys_row {
-	uint32_t pid, tid; /* tid only with --by thread; pid 0 with --by cgroup */
-	uint64_t cgid;
-	uint32_t nr;
-	char comm[LS_COMM_LEN];
-	const char *cgroup; /* owned by struct names; valid until it is freed */
-	uint64_t count, errors;
-	struct lat_summary lat; /* ns */
-	size_t err_off, err_n;	/* this row's errnos in interval.errs, by count desc */
 };
 
 struct culprit {
@@ -35,51 +50,84 @@ struct culprit {
 	uint64_t runq_ns; /* run-queue wait of the victim while it held the CPU */
 };
 
-#define SCHED_CULPRITS 3 /* kept per row, largest first */
+#define ROW_CULPRITS 3 /* kept per row, largest first */
 
-struct sched_row {
-	uint32_t pid, tid;
-	uint64_t cgid;
-	char comm[LS_COMM_LEN];
-	const char *cgroup;
-	struct lat_summary runq; /* ns; runq.count = waits */
-	uint64_t runq_ns, oncpu_ns, offcpu_ns;
-	uint64_t sleep_ns, disk_ns, preempted_ns, other_ns;
-	uint64_t vol_switches, invol_switches;
-	size_t cul_off, cul_n; /* this row's culprits in interval.culprits */
+struct row_schema;
+
+struct table {
+	const struct row_schema *schema;
+	bool active;	 /* its collector runs: text shows it (JSON shows every table) */
+	size_t row_size; /* schema->row_size */
+	void *rows;	 /* n rows of row_size bytes */
+	size_t n, cap;
 };
 
-struct tcp_row {
-	uint32_t pid, tid; /* pid 0: owner unknown (socket predates latscope) */
-	uint64_t cgid;
-	char comm[LS_COMM_LEN];
-	const char *cgroup;
-	uint16_t family, rport, lport; /* lport set (rport 0) for accepted connections */
-	uint8_t raddr[16];
-	struct conn_val v;			   /* interval deltas */
-	struct lat_summary connect, rtt, lifetime; /* ns */
-};
+#define IV_MAX_TABLES 8
 
 struct interval {
 	uint64_t realtime_ns; /* when the interval ended */
 	double interval_s;    /* measured length */
 	enum ls_by by;
-	struct sys_row *sys;
-	size_t nsys, sys_cap;
+	struct table tables[IV_MAX_TABLES];
+	size_t ntables;
+	struct hbin *bins;
+	size_t nbins, bins_cap;
 	struct errno_count *errs;
 	size_t nerrs, errs_cap;
-	struct sched_row *sched;
-	size_t nsched, sched_cap;
 	struct culprit *culprits;
 	size_t nculprits, culprits_cap;
-	struct tcp_row *tcp;
-	size_t ntcp, tcp_cap;
 	uint64_t drops[LS_DROP_MAX]; /* events lost during the interval */
 };
 
 /* drop counter names as they appear in JSON/metrics */
 extern const char *const drop_names[LS_DROP_MAX];
 
+/* The table of a schema, added (inactive, empty) when missing; NULL when full. */
+struct table *interval__table(struct interval *iv, const struct row_schema *schema);
+
+/* Append a zeroed row to t. Returns it, or NULL on ENOMEM. Pointers to
+ * earlier rows of t may move. */
+void *table__add(struct table *t);
+
+static inline void *table__row(const struct table *t, size_t i)
+{
+	return (char *)t->rows + i * t->row_size;
+}
+
+/* Append n bins to iv->bins; returns the offset of the first, or -ENOMEM. */
+long interval__add_bins(struct interval *iv, const struct hbin *bins, size_t n);
+
+/*
+ * Room for up to max bins at the end of iv->bins, to fill in place and
+ * then keep with interval__set_hist(). NULL on ENOMEM.
+ */
+struct hbin *interval__bins_reserve(struct interval *iv, size_t max);
+/* Keep the first n reserved bins as histogram h's. */
+void interval__set_hist(struct interval *iv, struct row_hist *h, size_t n);
+/* Append one errno count / culprit; 0 or -ENOMEM. */
+int interval__add_errno(struct interval *iv, uint32_t err, uint64_t count);
+int interval__add_culprit(struct interval *iv, const struct culprit *c);
+
+/* Percentiles of every histogram of every row, from its bins. */
+void interval__summarize(struct interval *iv);
+
+/*
+ * Order every table for display, largest first, by the sortable field
+ * called sort (a field name or a short alias such as "p99"); a table
+ * without such a field uses its schema's default.
+ */
+void interval__sort(struct interval *iv, const char *sort);
+
+/*
+ * Merge the rows of every table that share a comm (and the schema's key
+ * fields, e.g. the syscall): counts add up, histogram bins merge (the
+ * percentiles are then recomputed from the merged bins, not averaged),
+ * errno and culprit lists merge. The rows become --by comm rows (pid, tid
+ * and cgroup cleared). 0 or -ENOMEM.
+ */
+int interval__group_by_comm(struct interval *iv);
+
+/* Empty every table (keeping schemas), the shared storage and drops. */
 void interval__reset(struct interval *iv);
 void interval__free(struct interval *iv);
 

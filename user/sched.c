@@ -3,141 +3,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "ctrtab.h"
 #include "hist.h"
-#include "log.h"
-#include "mapread.h"
+#include "schema.h"
 #include "sched.h"
 #include "sched.skel.h"
+#include "stats.h"
 #include "util.h"
 
 #define NSTAT (int)(sizeof(struct sched_val) / sizeof(uint64_t))
 
-struct stat_delta {
-	struct sched_key k;
-	uint64_t d[NSTAT]; /* in struct sched_val order */
-};
+enum { MAP_STATS, MAP_RUNQ, MAP_CULPRITS };
 
-struct runq_delta {
-	struct runq_key k;
-	uint64_t count, max_ns;
-};
+/* a row is its owner in all three maps */
+_Static_assert(offsetof(struct runq_key, bucket) == sizeof(struct sched_key), "row identity");
+_Static_assert(offsetof(struct culprit_key, cpid) == sizeof(struct sched_key), "row identity");
 
-struct cul_delta {
-	struct culprit_key k;
-	uint64_t runq_ns;
-};
-
-struct sched_coll {
-	struct sched *skel;
-	const char *variant;
-	uint32_t max_keys;
-	double interval_s;
-	struct ctrtab *prev_stats, *prev_runq, *prev_cul;
-	uint64_t prev_drops[LS_DROP_MAX];
-	uint32_t gen;
-	long nkeys[3];
-	int err;
-	struct stat_delta *sd;
-	size_t nsd, sd_cap;
-	struct runq_delta *rd;
-	size_t nrd, rd_cap;
-	struct cul_delta *cd;
-	size_t ncd, cd_cap;
-};
-
-static int open_variant(void *coll, const struct coll_opts *o, bool btf, char *why, size_t why_len)
+static uint32_t default_keys(int ncpu)
 {
-	struct sched_coll *c = coll;
-	struct sched *s;
-	int err;
-
-	s = sched__open();
-	if (!s) {
-		err = -errno;
-		snprintf(why, why_len, "cannot open BPF object: %s", strerror(-err));
-		return err;
-	}
-	COLL_SET_RODATA(s->rodata, &o->filter);
-	bpf_program__set_autoload(s->progs.ls_wakeup_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_wake_new_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_switch_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_wakeup_raw, !btf);
-	bpf_program__set_autoload(s->progs.ls_wake_new_raw, !btf);
-	bpf_program__set_autoload(s->progs.ls_switch_raw, !btf);
-	/* the LRU is the raw_tp fallback's per-thread state only */
-	if (btf)
-		bpf_map__set_max_entries(s->maps.task_sched_lru, 1);
-	bpf_map__set_max_entries(s->maps.sched_stats, c->max_keys);
-	bpf_map__set_max_entries(s->maps.runq_lat, c->max_keys * 4);
-	bpf_map__set_max_entries(s->maps.runq_culprits, c->max_keys * 2);
-
-	err = sched__load(s);
-	if (err) {
-		snprintf(why, why_len, "cannot load %s programs: %s", btf ? "tp_btf" : "raw_tp",
-			 strerror(-err));
-		goto destroy;
-	}
-	err = coll_apply_filters(s->maps.filter_pids, s->maps.filter_cgroup, &o->filter, why,
-				 why_len);
-	if (err)
-		goto destroy;
-	err = sched__attach(s);
-	if (err) {
-		snprintf(why, why_len, "cannot attach to sched:sched_wakeup/sched_switch (%s): %s",
-			 btf ? "tp_btf" : "raw_tp", strerror(-err));
-		goto destroy;
-	}
-	c->skel = s;
-	c->variant = btf ? "tp_btf" : "raw_tp";
-	return 0;
-destroy:
-	sched__destroy(s);
-	return err;
+	(void)ncpu;
+	return SCHED_DEFAULT_MAX_KEYS;
 }
 
-int sched_coll__open(struct sched_coll **out, const struct coll_opts *o, char *why, size_t why_len)
-{
-	struct sched_coll *c;
-	int err = -ENOMEM;
-
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		snprintf(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
-	c->max_keys = o->max_keys ? o->max_keys : SCHED_DEFAULT_MAX_KEYS;
-	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
-	c->prev_stats = ctrtab__new(sizeof(struct sched_key), NSTAT);
-	c->prev_runq = ctrtab__new(sizeof(struct runq_key), 1);
-	c->prev_cul = ctrtab__new(sizeof(struct culprit_key), 1);
-	if (!c->prev_stats || !c->prev_runq || !c->prev_cul) {
-		snprintf(why, why_len, "out of memory");
-		goto fail;
-	}
-	err = coll_open_variants("sched", open_variant, c, o, why, why_len);
-	if (err)
-		goto fail;
-	*out = c;
-	return 0;
-fail:
-	sched_coll__free(c);
-	return err;
-}
-
-const char *sched_coll__variant(const struct sched_coll *c)
-{
-	return c->variant;
-}
-
-int sched_coll__task_map_fd(const struct sched_coll *c)
-{
-	return bpf_map__fd(c->skel->maps.task_sched);
-}
-
-uint64_t sched_coll__budget(uint32_t max_keys, int ncpu)
+static uint64_t budget(uint32_t max_keys, int ncpu)
 {
 	uint64_t k = max_keys ? max_keys : SCHED_DEFAULT_MAX_KEYS;
 
@@ -146,249 +34,278 @@ uint64_t sched_coll__budget(uint32_t max_keys, int ncpu)
 	       2 * k * (sizeof(struct culprit_key) + 64 + 8ULL * ncpu);
 }
 
-long sched_coll__nkeys(const struct sched_coll *c)
+static void fold_stats(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
 {
-	return c->nkeys[0] + c->nkeys[1] + c->nkeys[2];
-}
-
-void sched_coll__free(struct sched_coll *c)
-{
-	if (!c)
-		return;
-	sched__destroy(c->skel);
-	ctrtab__free(c->prev_stats);
-	ctrtab__free(c->prev_runq);
-	ctrtab__free(c->prev_cul);
-	free(c->sd);
-	free(c->rd);
-	free(c->cd);
-	free(c);
-}
-
-static void on_stat(const void *key, const void *vals, void *ctx)
-{
-	struct sched_coll *c = ctx;
 	const uint64_t *v = vals;
-	uint64_t cur[NSTAT] = {}, d[NSTAT];
-	int r;
 
-	for (int cpu = 0; cpu < ncpus_possible(); cpu++)
+	memset(ctr, 0, NSTAT * sizeof(*ctr));
+	for (int cpu = 0; cpu < ncpu; cpu++)
 		for (int i = 0; i < NSTAT; i++)
-			cur[i] += v[cpu * NSTAT + i];
-	r = ctrtab__update(c->prev_stats, key, cur, d);
-	if (r <= 0) {
-		if (r < 0)
-			c->err = r;
-		return;
-	}
-	if (array_grow((void **)&c->sd, &c->sd_cap, c->nsd + 1, sizeof(*c->sd))) {
-		c->err = -ENOMEM;
-		return;
-	}
-	memcpy(&c->sd[c->nsd].k, key, sizeof(struct sched_key));
-	memcpy(c->sd[c->nsd++].d, d, sizeof(d));
+			ctr[i] += v[cpu * NSTAT + i];
+	*max = 0;
 }
 
-static void on_runq(const void *key, const void *vals, void *ctx)
+static void fold_runq(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
 {
-	struct sched_coll *c = ctx;
 	const struct runq_val *v = vals;
-	uint64_t cur = 0, max = 0, d;
-	int r;
 
-	for (int cpu = 0; cpu < ncpus_possible(); cpu++) {
-		cur += v[cpu].count;
-		if (v[cpu].max_ns > max)
-			max = v[cpu].max_ns;
+	ctr[0] = *max = 0;
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		ctr[0] += v[cpu].count;
+		if (v[cpu].max_ns > *max)
+			*max = v[cpu].max_ns;
 	}
-	r = ctrtab__update(c->prev_runq, key, &cur, &d);
-	if (r <= 0) {
-		if (r < 0)
-			c->err = r;
-		return;
-	}
-	if (array_grow((void **)&c->rd, &c->rd_cap, c->nrd + 1, sizeof(*c->rd))) {
-		c->err = -ENOMEM;
-		return;
-	}
-	memcpy(&c->rd[c->nrd].k, key, sizeof(struct runq_key));
-	c->rd[c->nrd].count = d;
-	c->rd[c->nrd++].max_ns = max;
 }
 
-static void on_cul(const void *key, const void *vals, void *ctx)
-{
-	struct sched_coll *c = ctx;
-	uint64_t cur = percpu_sum(vals, ncpus_possible()), d;
-	int r;
-
-	r = ctrtab__update(c->prev_cul, key, &cur, &d);
-	if (r <= 0) {
-		if (r < 0)
-			c->err = r;
-		return;
-	}
-	if (array_grow((void **)&c->cd, &c->cd_cap, c->ncd + 1, sizeof(*c->cd))) {
-		c->err = -ENOMEM;
-		return;
-	}
-	memcpy(&c->cd[c->ncd].k, key, sizeof(struct culprit_key));
-	c->cd[c->ncd++].runq_ns = d;
-}
-
-/* row identity (pid, tid, cgid) is the common prefix of all three keys */
-static int id_cmp(const void *a, const void *b)
-{
-	const struct sched_key *x = a, *y = b;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	if (x->cgid != y->cgid)
-		return x->cgid < y->cgid ? -1 : 1;
-	return 0;
-}
-
-static int rd_cmp(const void *a, const void *b)
-{
-	const struct runq_delta *x = a, *y = b;
-	int r = id_cmp(&x->k, &y->k);
-
-	return r ? r : (x->k.bucket > y->k.bucket) - (x->k.bucket < y->k.bucket);
-}
-
-static int cd_cmp(const void *a, const void *b)
-{
-	const struct cul_delta *x = a, *y = b;
-	int r = id_cmp(&x->k, &y->k);
-
-	if (r)
-		return r;
-	return x->runq_ns > y->runq_ns ? -1 : x->runq_ns < y->runq_ns;
-}
-
-struct del_ctx {
-	int fd;
+static const struct coll_map maps[] = {
+	[MAP_STATS] = {"sched_stats", sizeof(struct sched_key), sizeof(struct sched_val), true,
+		       NSTAT, fold_stats, 1, 1},
+	[MAP_RUNQ] = {"runq_lat", sizeof(struct runq_key), sizeof(struct runq_val), true, 1,
+		      fold_runq, 4, 1},
+	[MAP_CULPRITS] = {"runq_culprits", sizeof(struct culprit_key), sizeof(uint64_t), true, 1,
+			  coll_fold_u64, 2, 1},
 };
 
-/* all three sched keys start with (pid, tid) */
-static bool key_stale(const void *key, void *ctx)
+COLL_SKEL(sched)
+
+static int configure(void *skel, const struct coll_opts *o, bool btf)
 {
-	const struct sched_key *k = key;
+	struct sched *s = skel;
 
-	(void)ctx;
-	return coll_owner_gone(k->pid, k->tid);
-}
-
-static void del_key(const void *key, void *ctx)
-{
-	bpf_map_delete_elem(((struct del_ctx *)ctx)->fd, key);
-}
-
-int sched_coll__collect(struct sched_coll *c, struct names *names, struct interval *iv)
-{
-	struct sched *s = c->skel;
-	struct del_ctx dc;
-	size_t i, r = 0, cu = 0;
-	int err;
-
-	c->gen++;
-	c->nsd = c->nrd = c->ncd = 0;
-	c->err = 0;
-	ctrtab__begin(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
-		      key_stale, NULL);
-	ctrtab__begin(c->prev_runq, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 4),
-		      key_stale, NULL);
-	ctrtab__begin(c->prev_cul, coll_idle_limit(c->interval_s, c->nkeys[2], c->max_keys * 2),
-		      key_stale, NULL);
-	c->nkeys[0] = map_read_all(bpf_map__fd(s->maps.sched_stats), sizeof(struct sched_key),
-				   sizeof(struct sched_val), true, on_stat, c);
-	c->nkeys[1] = map_read_all(bpf_map__fd(s->maps.runq_lat), sizeof(struct runq_key),
-				   sizeof(struct runq_val), true, on_runq, c);
-	c->nkeys[2] = map_read_all(bpf_map__fd(s->maps.runq_culprits), sizeof(struct culprit_key),
-				   sizeof(uint64_t), true, on_cul, c);
-	for (i = 0; i < 3; i++)
-		if (c->nkeys[i] < 0)
-			return (int)c->nkeys[i];
-	if (c->err)
-		return c->err;
-	err = coll_read_drops(s->maps.drops, c->prev_drops, iv->drops);
-	if (err)
-		return err;
-
-	qsort(c->sd, c->nsd, sizeof(*c->sd), id_cmp);
-	qsort(c->rd, c->nrd, sizeof(*c->rd), rd_cmp);
-	qsort(c->cd, c->ncd, sizeof(*c->cd), cd_cmp);
-
-	for (i = 0; i < c->nsd; i++) {
-		const struct stat_delta *sd = &c->sd[i];
-		struct hbin bins[HIST_BUCKETS];
-		uint64_t top_max = 0;
-		size_t nb = 0;
-		struct sched_row *row;
-
-		if (array_grow((void **)&iv->sched, &iv->sched_cap, iv->nsched + 1, sizeof(*row)))
-			return -ENOMEM;
-		row = &iv->sched[iv->nsched++];
-		memset(row, 0, sizeof(*row));
-		row->pid = sd->k.pid;
-		row->tid = sd->k.tid;
-		row->cgid = sd->k.cgid;
-		row->runq_ns = sd->d[0];
-		row->oncpu_ns = sd->d[1];
-		row->sleep_ns = sd->d[2];
-		row->disk_ns = sd->d[3];
-		row->preempted_ns = sd->d[4];
-		row->other_ns = sd->d[5];
-		row->vol_switches = sd->d[6];
-		row->invol_switches = sd->d[7];
-		row->offcpu_ns = row->sleep_ns + row->disk_ns + row->preempted_ns + row->other_ns;
-		row->cgroup = names__cgroup(names, sd->k.cgid);
-		if (iv->by != LS_BY_CGROUP)
-			coll_row_comm(s->maps.task_comm, names, iv->by, sd->k.pid, sd->k.tid,
-				      row->comm);
-
-		while (r < c->nrd && id_cmp(&c->rd[r].k, &sd->k) < 0)
-			r++;
-		for (; r < c->nrd && !id_cmp(&c->rd[r].k, &sd->k); r++) {
-			if (!c->rd[r].count)
-				continue;
-			bins[nb].bucket = c->rd[r].k.bucket;
-			bins[nb].sum = 0; /* runq_lat keeps no per-bucket sum */
-			bins[nb++].count = c->rd[r].count;
-			top_max = hist_bucket_clamp(c->rd[r].k.bucket, c->rd[r].max_ns);
-		}
-		hist_summarize(bins, nb, row->runq_ns, top_max, &row->runq);
-
-		while (cu < c->ncd && id_cmp(&c->cd[cu].k, &sd->k) < 0)
-			cu++;
-		row->cul_off = iv->nculprits;
-		for (; cu < c->ncd && !id_cmp(&c->cd[cu].k, &sd->k); cu++) {
-			struct culprit *cp;
-
-			if (row->cul_n == SCHED_CULPRITS || !c->cd[cu].runq_ns)
-				continue;
-			if (array_grow((void **)&iv->culprits, &iv->culprits_cap, iv->nculprits + 1,
-				       sizeof(*cp)))
-				return -ENOMEM;
-			cp = &iv->culprits[iv->nculprits++];
-			memset(cp, 0, sizeof(*cp));
-			cp->pid = c->cd[cu].k.cpid;
-			cp->cgid = c->cd[cu].k.ccgid;
-			cp->runq_ns = c->cd[cu].runq_ns;
-			cp->cgroup = names__cgroup(names, cp->cgid);
-			coll_row_comm(s->maps.task_comm, names, LS_BY_PROCESS, cp->pid, 0,
-				      cp->comm);
-			row->cul_n++;
-		}
-	}
-
-	dc.fd = bpf_map__fd(s->maps.sched_stats);
-	ctrtab__expire(c->prev_stats, del_key, &dc);
-	dc.fd = bpf_map__fd(s->maps.runq_lat);
-	ctrtab__expire(c->prev_runq, del_key, &dc);
-	dc.fd = bpf_map__fd(s->maps.runq_culprits);
-	ctrtab__expire(c->prev_cul, del_key, &dc);
+	COLL_SET_RODATA(s->rodata, &o->filter);
+	/* the LRU is the raw_tp fallback's per-thread state only */
+	if (btf)
+		bpf_map__set_max_entries(s->maps.task_sched_lru, 1);
 	return 0;
 }
+
+static int culprit_desc(const void *a, const void *b)
+{
+	const struct coll_delta *x = *(const struct coll_delta *const *)a;
+	const struct coll_delta *y = *(const struct coll_delta *const *)b;
+
+	return x->v[0] > y->v[0] ? -1 : x->v[0] < y->v[0];
+}
+
+static int to_row(struct coll *c, void *row, const struct coll_delta *d, size_t n,
+		  struct interval *iv)
+{
+	struct sched_row *r = row;
+	struct hbin *bins = interval__bins_reserve(iv, HIST_BUCKETS);
+	const struct coll_delta *cul[64];
+	size_t nb = 0, ncul = 0;
+	uint32_t top = 0;
+
+	if (!bins)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (d[i].map == MAP_STATS) {
+			/* struct sched_val order */
+			r->runq.sum_ns = d[i].v[0];
+			r->oncpu_ns = d[i].v[1];
+			r->sleep_ns = d[i].v[2];
+			r->disk_ns = d[i].v[3];
+			r->preempted_ns = d[i].v[4];
+			r->other_ns = d[i].v[5];
+			r->vol_switches = d[i].v[6];
+			r->invol_switches = d[i].v[7];
+			r->offcpu_ns = r->sleep_ns + r->disk_ns + r->preempted_ns + r->other_ns;
+		} else if (d[i].map == MAP_RUNQ) {
+			uint32_t b = ((const struct runq_key *)d[i].key)->bucket;
+
+			if (!d[i].v[0] || nb == HIST_BUCKETS)
+				continue;
+			bins[nb].bucket = b;
+			bins[nb].sum = 0; /* runq_lat keeps no per-bucket sum */
+			bins[nb++].count = d[i].v[0];
+			if (b >= top) {
+				top = b;
+				r->runq.max_ns = hist_bucket_clamp(b, d[i].max);
+			}
+		} else if (d[i].v[0] && ncul < ARRAY_SIZE(cul)) {
+			cul[ncul++] = &d[i];
+		}
+	}
+	interval__set_hist(iv, &r->runq, nb);
+
+	qsort(cul, ncul, sizeof(*cul), culprit_desc);
+	r->culprits.off = (uint32_t)iv->nculprits;
+	for (size_t i = 0; i < ncul && i < ROW_CULPRITS; i++) {
+		const struct culprit_key *ck = (const void *)cul[i]->key;
+		struct culprit cp = {.pid = ck->cpid, .cgid = ck->ccgid, .runq_ns = cul[i]->v[0]};
+
+		cp.cgroup = coll__cgroup(c, cp.cgid);
+		coll__comm(c, cp.pid, 0, cp.comm);
+		if (interval__add_culprit(iv, &cp))
+			return -ENOMEM;
+		r->culprits.n++;
+	}
+	return 0;
+}
+
+static char *cpu_text(const struct field *f, const void *row, const struct interval *iv, char *buf,
+		      size_t len)
+{
+	const struct sched_row *r = row;
+
+	(void)f;
+	snprintf(buf, len, "%.1f", iv->interval_s > 0 ? r->oncpu_ns / (iv->interval_s * 1e7) : 0);
+	return buf;
+}
+
+static double cpu_value(const struct field *f, const void *row, const struct interval *iv)
+{
+	(void)f;
+	(void)iv;
+	return (double)((const struct sched_row *)row)->oncpu_ns;
+}
+
+static double switches_value(const struct field *f, const void *row, const struct interval *iv)
+{
+	const struct sched_row *r = row;
+
+	(void)f;
+	(void)iv;
+	return (double)(r->vol_switches + r->invol_switches);
+}
+
+static char *switches_text(const struct field *f, const void *row, const struct interval *iv,
+			   char *buf, size_t len)
+{
+	return fmt_count((uint64_t)switches_value(f, row, iv), buf, len);
+}
+
+/* "900 redis-server (494ms)": the top culprit and its share */
+static char *culprit_text(const struct field *f, const void *row, const struct interval *iv,
+			  char *buf, size_t len)
+{
+	const struct sched_row *r = row;
+	const struct culprit *cp;
+	char comm[4 * LS_COMM_LEN + 1], q[16];
+
+	(void)f;
+	if (!r->culprits.n)
+		return "-";
+	cp = &iv->culprits[r->culprits.off];
+	snprintf(buf, len, "%u %s (%s)", cp->pid,
+		 fmt_safe(cp->comm, LS_COMM_LEN, comm, sizeof(comm)),
+		 fmt_duration((double)cp->runq_ns, q, sizeof(q)));
+	return buf;
+}
+
+#define RUNQ_STAT(nm, al, hdr, st)                                                        \
+	{                                                                                 \
+		.name = nm, .aliases = {al}, .header = hdr, .width = 8, .kind = FK_HSTAT, \
+		FIELD_AT(struct sched_row, runq), .stat = st, .flags = F_SORT             \
+	}
+#define NS_FIELD(nm, js, member, hdr, w)                                          \
+	{                                                                         \
+		.name = nm, .header = hdr, .width = w, .json = js, .kind = FK_NS, \
+		FIELD_AT(struct sched_row, member), .scale = 1e3, .flags = F_SORT \
+	}
+
+static const struct field fields[] = {
+	{.name = "runq_count",
+	 .aliases = {"count"},
+	 .json = "runq_count",
+	 .kind = FK_HSTAT,
+	 FIELD_AT(struct sched_row, runq),
+	 .stat = HS_COUNT,
+	 .flags = F_SORT},
+	{.name = "runq",
+	 .json = "runq_us",
+	 .kind = FK_HIST,
+	 FIELD_AT(struct sched_row, runq),
+	 .scale = 1e3,
+	 .prom = "runqueue_latency_seconds",
+	 .role = PROM_HISTOGRAM,
+	 .help = "Run-queue delay: runnable (woken or preempted) until on a CPU."},
+	RUNQ_STAT("runq_p50", "p50", "RUNQ-P50", HS_P50),
+	RUNQ_STAT("runq_p99", "p99", "RUNQ-P99", HS_P99),
+	RUNQ_STAT("runq_max", "max", "RUNQ-MAX", HS_MAX),
+	{.name = "runq_total",
+	 .aliases = {"time", "errors"},
+	 .header = "RUNQ-TOT",
+	 .width = 9,
+	 .json = "runq_total_us",
+	 .kind = FK_HSTAT,
+	 FIELD_AT(struct sched_row, runq),
+	 .stat = HS_TOTAL,
+	 .scale = 1e3,
+	 .flags = F_SORT},
+	{.name = "cpu",
+	 .header = "%CPU",
+	 .width = 6,
+	 .kind = FK_DERIVED,
+	 .flags = F_SORT,
+	 .text = cpu_text,
+	 .value = cpu_value},
+	NS_FIELD("oncpu", "oncpu_us", oncpu_ns, NULL, 0),
+	NS_FIELD("offcpu", "offcpu_us", offcpu_ns, "OFF-CPU", 8),
+	NS_FIELD("offcpu_sleep", "offcpu_sleep_us", sleep_ns, NULL, 0),
+	NS_FIELD("offcpu_disk", "offcpu_disk_us", disk_ns, NULL, 0),
+	NS_FIELD("preempted", "preempted_us", preempted_ns, NULL, 0),
+	{.name = "vol_switches",
+	 .json = "vol_switches",
+	 .kind = FK_U64,
+	 FIELD_AT(struct sched_row, vol_switches),
+	 .flags = F_SORT},
+	{.name = "invol_switches",
+	 .json = "invol_switches",
+	 .kind = FK_U64,
+	 FIELD_AT(struct sched_row, invol_switches),
+	 .flags = F_SORT},
+	{.name = "switches",
+	 .header = "SWITCHES",
+	 .width = 8,
+	 .kind = FK_DERIVED,
+	 .flags = F_SORT,
+	 .text = switches_text,
+	 .value = switches_value},
+	{.name = "culprits",
+	 .header = "TOP CULPRIT (its share of RUNQ-TOT)",
+	 .json = "culprits",
+	 .kind = FK_CULPRITS,
+	 FIELD_AT(struct sched_row, culprits),
+	 .flags = F_SEP2,
+	 .text = culprit_text},
+};
+
+/* most waiting first, then busiest */
+static int tiebreak(const void *a, const void *b)
+{
+	const struct sched_row *x = a, *y = b;
+
+	if (x->runq.sum_ns != y->runq.sum_ns)
+		return x->runq.sum_ns > y->runq.sum_ns ? -1 : 1;
+	if (x->oncpu_ns != y->oncpu_ns)
+		return x->oncpu_ns > y->oncpu_ns ? -1 : 1;
+	return 0;
+}
+
+static const struct row_schema schema = {
+	.name = "sched",
+	.row_size = sizeof(struct sched_row),
+	.fields = fields,
+	.nfields = ARRAY_SIZE(fields),
+	.default_sort = "runq_p99",
+	.tiebreak = tiebreak,
+};
+
+const struct coll_desc sched_coll_desc = {
+	.name = "sched",
+	.needs = "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch;\n"
+		 "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage "
+		 "(task_sched;\n  LRU hash task_sched_lru for raw_tp)",
+	.hooks = "sched:sched_wakeup/sched_switch",
+	.schema = &schema,
+	.id_len = sizeof(struct sched_key),
+	.maps = maps,
+	.nmaps = ARRAY_SIZE(maps),
+	.default_keys = default_keys,
+	.max_keys_div = 8,
+	.budget = budget,
+	COLL_SKEL_OPS(sched),
+	.configure = configure,
+	.to_row = to_row,
+};

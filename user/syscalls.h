@@ -3,10 +3,7 @@
 #ifndef LATSCOPE_SYSCALLS_H
 #define LATSCOPE_SYSCALLS_H
 
-#include <stdint.h>
 #include "collector.h"
-#include "names.h"
-#include "rows.h"
 
 /*
  * Default size of syscall_lat: as many entries as fit in SYS_BUDGET_BYTES
@@ -19,29 +16,15 @@
 #define SYS_MIN_KEYS	 1024
 #define SYS_MAX_KEYS	 32768
 
-uint32_t sys_coll__default_keys(int ncpu);
+extern const struct coll_desc sys_coll_desc;
 
-struct sys_coll;
-
-/*
- * Open, configure, load and attach the collector. On success *out is set
- * and 0 returned; on failure -errno and a reason in why.
- */
-int sys_coll__open(struct sys_coll **out, const struct coll_opts *opts, char *why, size_t why_len);
-
-/* "tp_btf" or "raw_tp": which program flavour is attached */
-const char *sys_coll__variant(const struct sys_coll *c);
-
-/*
- * Read the maps, turn cumulative counters into interval deltas and append
- * this interval's rows (with percentiles) to iv; adds drops to iv->drops.
- * Returns 0 or -errno.
- */
-int sys_coll__collect(struct sys_coll *c, struct names *names, struct interval *iv);
-
-/* Bytes the collector's maps may take at most with ncpu possible CPUs. */
-uint64_t sys_coll__budget(uint32_t max_keys, int ncpu);
-
-void sys_coll__free(struct sys_coll *c);
+/* one row of the syscalls table */
+struct sys_row {
+	struct row_id id;
+	uint32_t nr;
+	uint64_t count, errors;
+	struct row_hist lat;  /* ns */
+	struct row_list errs; /* by count, largest first */
+};
 
 #endif

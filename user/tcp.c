@@ -9,119 +9,44 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "ctrtab.h"
 #include "hist.h"
 #include "ktab.h"
 #include "log.h"
-#include "mapread.h"
+#include "names.h"
+#include "schema.h"
 #include "probe.h"
 #include "tcp.h"
 #include "tcp.skel.h"
 #include "util.h"
 
+enum { MAP_STATS, MAP_HIST };
+
 #define NCTR (int)(sizeof(struct conn_val) / sizeof(uint64_t))
+_Static_assert(NCTR <= COLL_MAX_CTR, "conn_val fits a delta");
+_Static_assert(sizeof(struct conn_hist_key) <= COLL_MAX_KEY, "conn_hist_key fits a delta");
 
-struct stat_delta {
-	struct conn_key k;
-	struct conn_val d;
-};
-
-struct hist_delta {
-	struct conn_hist_key k;
-	uint64_t count, sum_ns, max_ns;
-};
-
-struct tcp_coll {
-	struct tcp *skel;
-	struct tcp_filter tf; /* endpoint filters, when tf_set */
-	bool tf_set;
-	const char *variant;
-	uint32_t max_keys;
-	double interval_s;
-	struct ctrtab *prev_stats, *prev_hist;
-	uint64_t prev_drops[LS_DROP_MAX];
-	uint32_t gen;
-	long nkeys[2];
-	int err;
-	struct stat_delta *sd;
-	size_t nsd, sd_cap;
-	struct hist_delta *hd;
-	size_t nhd, hd_cap;
-};
-
-static void set_autoload(struct tcp *s, bool btf)
+/* a listener's owner as the BPF keys hold it for this --by */
+static void owner_key(struct ls_owner *o, enum ls_by by, uint32_t pid)
 {
-	/* which tcp_retransmit_skb prototype this kernel has */
-	bool retx_err = probe_tp_nargs("tcp_retransmit_skb") >= 3;
+	char file[64], comm[32] = "";
+	FILE *f;
 
-	probe_release(); /* libbpf parses its own copy while loading */
-	bpf_program__set_autoload(s->progs.ls_tcp_state_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_retx_btf, btf && !retx_err);
-	bpf_program__set_autoload(s->progs.ls_tcp_retx3_btf, btf && retx_err);
-	bpf_program__set_autoload(s->progs.ls_tcp_rst_o_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_rst_i_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_probe_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_dstr_btf, btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_state_raw, !btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_retx_raw, !btf && !retx_err);
-	bpf_program__set_autoload(s->progs.ls_tcp_retx3_raw, !btf && retx_err);
-	bpf_program__set_autoload(s->progs.ls_tcp_rst_o_raw, !btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_rst_i_raw, !btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_probe_raw, !btf);
-	bpf_program__set_autoload(s->progs.ls_tcp_dstr_raw, !btf);
+	if (by == LS_BY_CGROUP)
+		o->pid = 0;
+	if (by != LS_BY_COMM)
+		return;
+	snprintf(file, sizeof(file), "/proc/%u/comm", pid);
+	f = fopen(file, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = 0;
+	/* the comm takes the place of pid, tid and cgid */
+	memset(o, 0, offsetof(struct ls_owner, wanted));
+	memcpy(o, comm, strnlen(comm, LS_COMM_LEN - 1));
 }
-
-static int open_variant(void *coll, const struct coll_opts *o, bool btf, char *why, size_t why_len)
-{
-	struct tcp_coll *c = coll;
-	const struct tcp_filter *tf = c->tf_set ? &c->tf : NULL;
-	struct tcp *s;
-	int err;
-
-	s = tcp__open();
-	if (!s) {
-		err = -errno;
-		snprintf(why, why_len, "cannot open BPF object: %s", strerror(-err));
-		return err;
-	}
-	COLL_SET_RODATA(s->rodata, &o->filter);
-	if (tf) {
-		s->rodata->filter_port = tf->port;
-		s->rodata->filter_raddr_on = tf->family != 0;
-		s->rodata->filter_family = tf->family;
-		s->rodata->filter_prefix = tf->prefix;
-		memcpy((void *)s->rodata->filter_raddr, tf->addr, 16);
-	}
-	set_autoload(s, btf);
-	bpf_map__set_max_entries(s->maps.tcp_stats, c->max_keys);
-	bpf_map__set_max_entries(s->maps.tcp_hist, c->max_keys * 2);
-
-	err = tcp__load(s);
-	if (err) {
-		snprintf(why, why_len, "cannot load %s programs: %s", btf ? "tp_btf" : "raw_tp",
-			 strerror(-err));
-		goto destroy;
-	}
-	err = coll_apply_filters(s->maps.filter_pids, s->maps.filter_cgroup, &o->filter, why,
-				 why_len);
-	if (err)
-		goto destroy;
-	err = tcp__attach(s);
-	if (err) {
-		snprintf(why, why_len,
-			 "cannot attach to sock:inet_sock_set_state and tcp:* (%s): %s",
-			 btf ? "tp_btf" : "raw_tp", strerror(-err));
-		goto destroy;
-	}
-	c->skel = s;
-	c->variant = btf ? "tp_btf" : "raw_tp";
-	return 0;
-destroy:
-	tcp__destroy(s);
-	return err;
-}
-
-/* cgroup v2 id (inode of its directory) and path of a process */
 static uint64_t proc_cgroup(uint32_t pid, char *path, size_t len)
 {
 	const char *mnt = cgroup2_mount();
@@ -234,7 +159,7 @@ static void parse_listeners(uint32_t pid, uint32_t netns, struct ktab *tab)
 	}
 }
 
-static void seed_one(struct tcp_coll *c, uint32_t pid, const struct filter_opts *f,
+static void seed_one(struct coll *c, uint32_t pid, const struct filter_opts *f,
 		     struct ktab *netns_seen, struct ktab *listen_inodes)
 {
 	char path[64], cgpath[4096];
@@ -272,11 +197,12 @@ static void seed_one(struct tcp_coll *c, uint32_t pid, const struct filter_opts 
 			o.pid = pid;
 			o.cgid = proc_cgroup(pid, cgpath, sizeof(cgpath));
 			o.wanted = proc_wanted(pid, f, cgpath);
+			owner_key(&o, f->by, pid);
 			have_owner = true;
 		}
 		/* BPF_NOEXIST: a listen() seen by BPF meanwhile is fresher */
-		bpf_map__update_elem(c->skel->maps.tcp_listeners, k, sizeof(*k), &o, sizeof(o),
-				     BPF_NOEXIST);
+		bpf_map__update_elem(((struct tcp *)coll__skel(c))->maps.tcp_listeners, k,
+				     sizeof(*k), &o, sizeof(o), BPF_NOEXIST);
 	}
 	closedir(d);
 }
@@ -287,7 +213,7 @@ static void seed_one(struct tcp_coll *c, uint32_t pid, const struct filter_opts 
  * inode against /proc/PID/fd) so their accepted connections get an owner.
  * Only the -p processes are scanned when a pid filter is set.
  */
-static void seed_listeners(struct tcp_coll *c, const struct filter_opts *f)
+static void seed_listeners(struct coll *c, const struct filter_opts *f)
 {
 	struct ktab *netns_seen = ktab__new(sizeof(uint32_t), 1);
 	struct ktab *listen_inodes = ktab__new(sizeof(uint32_t), sizeof(struct listen_key));
@@ -314,239 +240,330 @@ out:
 	ktab__free(listen_inodes);
 }
 
-int tcp_coll__open(struct tcp_coll **out, const struct coll_opts *o, const struct tcp_filter *tf,
-		   char *why, size_t why_len)
+static uint32_t default_keys(int ncpu)
 {
-	struct tcp_coll *c;
-	int err = -ENOMEM;
-
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		snprintf(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
-	c->max_keys = o->max_keys ? o->max_keys : TCP_DEFAULT_MAX_KEYS;
-	if (tf) {
-		c->tf = *tf;
-		c->tf_set = true;
-	}
-	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
-	c->prev_stats = ctrtab__new(sizeof(struct conn_key), NCTR);
-	c->prev_hist = ctrtab__new(sizeof(struct conn_hist_key), 2);
-	if (!c->prev_stats || !c->prev_hist) {
-		snprintf(why, why_len, "out of memory");
-		goto fail;
-	}
-	err = coll_open_variants("tcp", open_variant, c, o, why, why_len);
-	if (err)
-		goto fail;
-	seed_listeners(c, &o->filter);
-	*out = c;
-	return 0;
-fail:
-	tcp_coll__free(c);
-	return err;
+	(void)ncpu;
+	return TCP_DEFAULT_MAX_KEYS;
 }
 
-const char *tcp_coll__variant(const struct tcp_coll *c)
-{
-	return c->variant;
-}
-
-uint64_t tcp_coll__budget(uint32_t max_keys)
+static uint64_t budget(uint32_t max_keys, int ncpu)
 {
 	uint64_t k = max_keys ? max_keys : TCP_DEFAULT_MAX_KEYS;
 
+	(void)ncpu; /* no per-CPU maps */
 	return k * (sizeof(struct conn_key) + sizeof(struct conn_val) + 64) +
 	       2 * k * (sizeof(struct conn_hist_key) + sizeof(struct sys_val) + 64) +
 	       16384ULL * (8 + 64 + 64) /* tcp_sock_state */ + 4096ULL * (8 + 24 + 64);
 }
 
-void tcp_coll__free(struct tcp_coll *c)
+static void fold_stats(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
 {
-	if (!c)
-		return;
-	tcp__destroy(c->skel);
-	ctrtab__free(c->prev_stats);
-	ctrtab__free(c->prev_hist);
-	free(c->sd);
-	free(c->hd);
-	free(c);
+	(void)ncpu;
+	memcpy(ctr, vals, sizeof(struct conn_val));
+	*max = 0;
 }
 
-static void on_stat(const void *key, const void *val, void *ctx)
+static void fold_hist(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
 {
-	struct tcp_coll *c = ctx;
-	uint64_t cur[NCTR], d[NCTR];
-	int r;
+	const struct sys_val *v = vals;
 
-	memcpy(cur, val, sizeof(cur));
-	r = ctrtab__update(c->prev_stats, key, cur, d);
-	if (r <= 0) {
-		if (r < 0)
-			c->err = r;
-		return;
-	}
-	if (array_grow((void **)&c->sd, &c->sd_cap, c->nsd + 1, sizeof(*c->sd))) {
-		c->err = -ENOMEM;
-		return;
-	}
-	memcpy(&c->sd[c->nsd].k, key, sizeof(struct conn_key));
-	memcpy(&c->sd[c->nsd++].d, d, sizeof(d));
+	(void)ncpu;
+	ctr[0] = v->count;
+	ctr[1] = v->sum_ns;
+	*max = v->max_ns;
 }
 
-static void on_hist(const void *key, const void *val, void *ctx)
-{
-	struct tcp_coll *c = ctx;
-	const struct sys_val *v = val;
-	uint64_t cur[2] = {v->count, v->sum_ns}, d[2];
-	int r;
-
-	r = ctrtab__update(c->prev_hist, key, cur, d);
-	if (r <= 0) {
-		if (r < 0)
-			c->err = r;
-		return;
-	}
-	if (array_grow((void **)&c->hd, &c->hd_cap, c->nhd + 1, sizeof(*c->hd))) {
-		c->err = -ENOMEM;
-		return;
-	}
-	memcpy(&c->hd[c->nhd].k, key, sizeof(struct conn_hist_key));
-	c->hd[c->nhd].count = d[0];
-	c->hd[c->nhd].sum_ns = d[1];
-	c->hd[c->nhd++].max_ns = v->max_ns;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct conn_key));
-}
-
-static int hd_cmp(const void *a, const void *b)
-{
-	const struct hist_delta *x = a, *y = b;
-	int r = key_cmp(&x->k.k, &y->k.k);
-
-	if (r)
-		return r;
-	if (x->k.kind != y->k.kind)
-		return x->k.kind < y->k.kind ? -1 : 1;
-	return (x->k.bucket > y->k.bucket) - (x->k.bucket < y->k.bucket);
-}
-
-static bool key_stale(const void *key, void *ctx)
-{
-	const struct conn_key *k = key;
-
-	(void)ctx;
-	return coll_owner_gone(k->pid, k->tid);
-}
-
-struct del_ctx {
-	int fd;
+static const struct coll_map maps[] = {
+	[MAP_STATS] = {"tcp_stats", sizeof(struct conn_key), sizeof(struct conn_val), false, NCTR,
+		       fold_stats, 1, 1},
+	[MAP_HIST] = {"tcp_hist", sizeof(struct conn_hist_key), sizeof(struct sys_val), false, 2,
+		      fold_hist, 2, 1},
 };
 
-static void del_key(const void *key, void *ctx)
+COLL_SKEL(tcp)
+
+static int configure(void *skel, const struct coll_opts *o, bool btf)
 {
-	bpf_map_delete_elem(((struct del_ctx *)ctx)->fd, key);
+	struct tcp *s = skel;
+	const struct tcp_filter *tf = o->tcp;
+	/* which tcp_retransmit_skb prototype this kernel has */
+	bool retx_err = probe_tp_nargs("tcp_retransmit_skb") >= 3;
+
+	probe_release(); /* libbpf parses its own copy while loading */
+	bpf_program__set_autoload(s->progs.ls_tcp_retx_btf, btf && !retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx3_btf, btf && retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx_raw, !btf && !retx_err);
+	bpf_program__set_autoload(s->progs.ls_tcp_retx3_raw, !btf && retx_err);
+	COLL_SET_RODATA(s->rodata, &o->filter);
+	if (tf) {
+		s->rodata->filter_port = tf->port;
+		s->rodata->filter_raddr_on = tf->family != 0;
+		s->rodata->filter_family = tf->family;
+		s->rodata->filter_prefix = tf->prefix;
+		memcpy((void *)s->rodata->filter_raddr, tf->addr, 16);
+	}
+	return 0;
 }
 
-static struct tcp_row *new_row(struct tcp_coll *c, struct names *names, struct interval *iv,
-			       const struct conn_key *k)
+static void started(struct coll *c, const struct coll_opts *o)
 {
-	struct tcp_row *r;
+	seed_listeners(c, &o->filter);
+}
 
-	if (array_grow((void **)&iv->tcp, &iv->tcp_cap, iv->ntcp + 1, sizeof(*r)))
-		return NULL;
-	r = &iv->tcp[iv->ntcp++];
-	memset(r, 0, sizeof(*r));
-	r->pid = k->pid;
-	r->tid = k->tid;
-	r->cgid = k->cgid;
+static struct row_hist *hist_of(struct tcp_row *r, uint32_t kind)
+{
+	return kind == TCP_HIST_CONNECT ? &r->connect
+	       : kind == TCP_HIST_RTT	? &r->rtt
+					: &r->lifetime;
+}
+
+static int to_row(struct coll *c, void *row, const struct coll_delta *d, size_t n,
+		  struct interval *iv)
+{
+	struct tcp_row *r = row;
+	const struct conn_key *k = (const void *)d[0].key;
+
+	(void)c;
 	r->family = k->family;
 	r->rport = k->rport;
 	r->lport = k->lport;
 	memcpy(r->raddr, k->raddr, 16);
-	r->cgroup = k->cgid ? names__cgroup(names, k->cgid) : "";
-	if (iv->by != LS_BY_CGROUP)
-		coll_row_comm(c->skel->maps.task_comm, names, iv->by, k->pid, k->tid, r->comm);
-	return r;
-}
+	for (size_t i = 0; i < n; i++)
+		if (d[i].map == MAP_STATS)
+			memcpy(&r->v, d[i].v, sizeof(r->v));
+	for (uint32_t kind = 0; kind < TCP_HIST_KINDS; kind++) {
+		struct row_hist *h = hist_of(r, kind);
+		struct hbin *bins = interval__bins_reserve(iv, HIST_BUCKETS);
+		uint32_t top = 0;
+		size_t nb = 0;
 
-int tcp_coll__collect(struct tcp_coll *c, struct names *names, struct interval *iv)
-{
-	struct tcp *s = c->skel;
-	struct del_ctx dc;
-	size_t i = 0, h = 0;
-	int err;
-
-	c->gen++;
-	c->nsd = c->nhd = 0;
-	c->err = 0;
-	ctrtab__begin(c->prev_stats, coll_idle_limit(c->interval_s, c->nkeys[0], c->max_keys),
-		      key_stale, NULL);
-	ctrtab__begin(c->prev_hist, coll_idle_limit(c->interval_s, c->nkeys[1], c->max_keys * 2),
-		      key_stale, NULL);
-	c->nkeys[0] = map_read_all(bpf_map__fd(s->maps.tcp_stats), sizeof(struct conn_key),
-				   sizeof(struct conn_val), false, on_stat, c);
-	c->nkeys[1] = map_read_all(bpf_map__fd(s->maps.tcp_hist), sizeof(struct conn_hist_key),
-				   sizeof(struct sys_val), false, on_hist, c);
-	if (c->nkeys[0] < 0)
-		return (int)c->nkeys[0];
-	if (c->nkeys[1] < 0)
-		return (int)c->nkeys[1];
-	if (c->err)
-		return c->err;
-	err = coll_read_drops(s->maps.drops, c->prev_drops, iv->drops);
-	if (err)
-		return err;
-	qsort(c->sd, c->nsd, sizeof(*c->sd), key_cmp);
-	qsort(c->hd, c->nhd, sizeof(*c->hd), hd_cmp);
-
-	/* a row per endpoint key that changed in either map */
-	while (i < c->nsd || h < c->nhd) {
-		const struct conn_key *k;
-		struct tcp_row *r;
-		int cmp;
-
-		if (i == c->nsd)
-			cmp = 1;
-		else if (h == c->nhd)
-			cmp = -1;
-		else
-			cmp = key_cmp(&c->sd[i].k, &c->hd[h].k.k);
-		k = cmp <= 0 ? &c->sd[i].k : &c->hd[h].k.k;
-		r = new_row(c, names, iv, k);
-		if (!r)
+		if (!bins)
 			return -ENOMEM;
-		if (cmp <= 0)
-			r->v = c->sd[i++].d;
-		for (int kind = 0; kind < TCP_HIST_KINDS; kind++) {
-			struct hbin bins[HIST_BUCKETS];
-			uint64_t sum = 0, top_max = 0;
-			size_t nb = 0;
-			struct lat_summary *out = kind == TCP_HIST_CONNECT ? &r->connect
-						  : kind == TCP_HIST_RTT   ? &r->rtt
-									   : &r->lifetime;
+		for (size_t i = 0; i < n; i++) {
+			const struct conn_hist_key *hk = (const void *)d[i].key;
 
-			for (; h < c->nhd && !key_cmp(&c->hd[h].k.k, k) && c->hd[h].k.kind == kind;
-			     h++) {
-				if (!c->hd[h].count)
-					continue;
-				bins[nb].bucket = c->hd[h].k.bucket;
-				bins[nb].count = c->hd[h].count;
-				bins[nb++].sum = c->hd[h].sum_ns;
-				sum += c->hd[h].sum_ns;
-				top_max = hist_bucket_clamp(c->hd[h].k.bucket, c->hd[h].max_ns);
+			if (d[i].map != MAP_HIST || hk->kind != kind || !d[i].v[0] ||
+			    nb == HIST_BUCKETS)
+				continue;
+			bins[nb].bucket = hk->bucket;
+			bins[nb].count = d[i].v[0];
+			bins[nb++].sum = d[i].v[1];
+			h->sum_ns += d[i].v[1];
+			if (hk->bucket >= top) {
+				top = hk->bucket;
+				h->max_ns = hist_bucket_clamp(hk->bucket, d[i].max);
 			}
-			hist_summarize(bins, nb, sum, top_max, out);
 		}
+		interval__set_hist(iv, h, nb);
 	}
-
-	dc.fd = bpf_map__fd(s->maps.tcp_stats);
-	ctrtab__expire(c->prev_stats, del_key, &dc);
-	dc.fd = bpf_map__fd(s->maps.tcp_hist);
-	ctrtab__expire(c->prev_hist, del_key, &dc);
 	return 0;
 }
+
+static bool accepted(const struct tcp_row *r)
+{
+	return r->lport && !r->rport;
+}
+
+/* "10.0.0.2:8080", "[::1]:443"; accepted connections: "10.0.0.1 -> :8080" */
+static char *endpoint_text(const struct field *f, const void *row, const struct interval *iv,
+			   char *buf, size_t len)
+{
+	const struct tcp_row *r = row;
+	char a[64];
+
+	(void)f;
+	(void)iv;
+	fmt_addr(r->family, r->raddr, a, sizeof(a));
+	if (accepted(r))
+		snprintf(buf, len, r->family == AF_INET6 ? "[%s] -> :%u" : "%s -> :%u", a,
+			 r->lport);
+	else
+		snprintf(buf, len, r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, r->rport);
+	return buf;
+}
+
+static void direction_json(const struct field *f, const void *row, const struct interval *iv,
+			   struct jw *w)
+{
+	(void)iv;
+	jw_str(w, f->json, accepted(row) ? "in" : "out");
+}
+
+static void raddr_json(const struct field *f, const void *row, const struct interval *iv,
+		       struct jw *w)
+{
+	const struct tcp_row *r = row;
+	char a[64];
+
+	(void)iv;
+	jw_str(w, f->json, fmt_addr(r->family, r->raddr, a, sizeof(a)));
+}
+
+static char *resets_text(const struct field *f, const void *row, const struct interval *iv,
+			 char *buf, size_t len)
+{
+	const struct tcp_row *r = row;
+
+	(void)f;
+	(void)iv;
+	snprintf(buf, len, "%llu/%llu", (unsigned long long)r->v.resets_sent,
+		 (unsigned long long)r->v.resets_received);
+	return buf;
+}
+
+/* everything that went wrong on the endpoint: the "errors" sort */
+static double problems_value(const struct field *f, const void *row, const struct interval *iv)
+{
+	const struct tcp_row *r = row;
+
+	(void)f;
+	(void)iv;
+	return (double)(r->v.connect_errors + r->v.retransmits + r->v.resets_sent +
+			r->v.resets_received);
+}
+
+#define CTR(nm, js, member, hdr, w, fam)                                           \
+	{                                                                          \
+		.name = nm, .header = hdr, .width = w, .json = js, .kind = FK_U64, \
+		FIELD_AT(struct tcp_row, v.member), .flags = F_SORT, .prom = fam,  \
+		.role = (fam) ? PROM_COUNTER : PROM_NONE                           \
+	}
+#define HSTAT(nm, al, hdr, member, st)                                                    \
+	{                                                                                 \
+		.name = nm, .aliases = {al}, .header = hdr, .width = 8, .kind = FK_HSTAT, \
+		FIELD_AT(struct tcp_row, member), .stat = st, .flags = F_SORT | F_DASH    \
+	}
+
+static const struct field fields[] = {
+	{.name = "direction", .json = "direction", .kind = FK_DERIVED, .jsonfn = direction_json},
+	{.name = "raddr",
+	 .json = "raddr",
+	 .kind = FK_BYTES,
+	 FIELD_AT(struct tcp_row, raddr),
+	 .flags = F_KEY,
+	 .prom = "raddr",
+	 .role = PROM_LABEL,
+	 .jsonfn = raddr_json},
+	{.name = "rport",
+	 .json = "rport",
+	 .kind = FK_U16,
+	 FIELD_AT(struct tcp_row, rport),
+	 .flags = F_KEY,
+	 .prom = "rport",
+	 .role = PROM_LABEL},
+	{.name = "lport",
+	 .json = "lport",
+	 .kind = FK_U16,
+	 FIELD_AT(struct tcp_row, lport),
+	 .flags = F_KEY,
+	 .prom = "lport",
+	 .role = PROM_LABEL},
+	{.name = "family", .kind = FK_U16, FIELD_AT(struct tcp_row, family), .flags = F_KEY},
+	{.name = "remote",
+	 .header = "REMOTE",
+	 .width = 28,
+	 .kind = FK_DERIVED,
+	 .flags = F_LEFT,
+	 .text = endpoint_text},
+	{.name = "connects",
+	 .aliases = {"count"},
+	 .header = "CONN",
+	 .width = 6,
+	 .json = "connects",
+	 .kind = FK_U64,
+	 FIELD_AT(struct tcp_row, v.connects),
+	 .flags = F_SORT},
+	HSTAT("connect_p99", "p99", "CONN-P99", connect, HS_P99),
+	HSTAT("connect_p50", "p50", NULL, connect, HS_P50),
+	HSTAT("connect_max", "max", NULL, connect, HS_MAX),
+	HSTAT("connect_total", "time", NULL, connect, HS_TOTAL),
+	CTR("connect_errors", "connect_errors", connect_errors, "FAIL", 6,
+	    "tcp_connect_errors_total"),
+	CTR("connect_refused", "connect_refused", refused, NULL, 0, NULL),
+	CTR("connect_timeouts", "connect_timeouts", timeouts, NULL, 0, NULL),
+	{.name = "connect",
+	 .json = "connect_us",
+	 .kind = FK_HIST,
+	 FIELD_AT(struct tcp_row, connect),
+	 .scale = 1e3,
+	 .prom = "tcp_connect_duration_seconds",
+	 .role = PROM_HISTOGRAM,
+	 .help = "TCP connect latency, SYN_SENT (SYN_RECV) to ESTABLISHED."},
+	CTR("retransmits", "retransmits", retransmits, "RETRANS", 7, "tcp_retransmits_total"),
+	CTR("resets_sent", "resets_sent", resets_sent, NULL, 0, "tcp_resets_total"),
+	CTR("resets_received", "resets_received", resets_received, NULL, 0, "tcp_resets_total"),
+	{.name = "resets",
+	 .header = "RST OUT/IN",
+	 .width = 11,
+	 .kind = FK_DERIVED,
+	 .text = resets_text},
+	{.name = "problems",
+	 .aliases = {"errors"},
+	 .kind = FK_DERIVED,
+	 .flags = F_SORT,
+	 .value = problems_value},
+	{.name = "rtt_samples",
+	 .json = "rtt_samples",
+	 .kind = FK_HSTAT,
+	 FIELD_AT(struct tcp_row, rtt),
+	 .stat = HS_COUNT},
+	{.name = "rtt",
+	 .json = "rtt_us",
+	 .kind = FK_HIST,
+	 FIELD_AT(struct tcp_row, rtt),
+	 .scale = 1e3,
+	 .prom = "tcp_rtt_seconds",
+	 .role = PROM_HISTOGRAM,
+	 .help = "Smoothed TCP round-trip time, sampled at most every 100 ms per socket."},
+	HSTAT("rtt_p50", NULL, "RTT-P50", rtt, HS_P50),
+	HSTAT("rtt_p99", NULL, "RTT-P99", rtt, HS_P99),
+	CTR("closed", "closed", closed, "CLOSED", 6, NULL),
+	CTR("bytes_sent", "bytes_sent", bytes_sent, NULL, 0, NULL),
+	CTR("bytes_received", "bytes_received", bytes_received, NULL, 0, NULL),
+	{.name = "lifetime",
+	 .json = "lifetime_ms",
+	 .kind = FK_HIST,
+	 FIELD_AT(struct tcp_row, lifetime),
+	 .scale = 1e6},
+};
+
+/* trouble first */
+static int tiebreak(const void *a, const void *b)
+{
+	const struct tcp_row *x = a, *y = b;
+	uint64_t tx = x->v.connect_errors + x->v.retransmits,
+		 ty = y->v.connect_errors + y->v.retransmits;
+
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
+	return 0;
+}
+
+static const struct row_schema schema = {
+	.name = "tcp",
+	.row_size = sizeof(struct tcp_row),
+	.fields = fields,
+	.nfields = ARRAY_SIZE(fields),
+	.default_sort = "connect_p99",
+	.tiebreak = tiebreak,
+};
+
+const struct coll_desc tcp_coll_desc = {
+	.name = "tcp",
+	.needs = "tracepoints sock:inet_sock_set_state, tcp:tcp_retransmit_skb, "
+		 "tcp:tcp_send_reset,\n  tcp:tcp_receive_reset, tcp:tcp_probe, "
+		 "tcp:tcp_destroy_sock;\n  maps: hash (tcp_stats, tcp_hist), LRU hash "
+		 "(tcp_sock_state, tcp_listeners)",
+	.hooks = "sock:inet_sock_set_state and tcp:*",
+	.schema = &schema,
+	.id_len = sizeof(struct conn_key),
+	.maps = maps,
+	.nmaps = ARRAY_SIZE(maps),
+	.default_keys = default_keys,
+	.max_keys_div = 2,
+	.budget = budget,
+	COLL_SKEL_OPS(tcp),
+	.configure = configure,
+	.started = started,
+	.to_row = to_row,
+};

@@ -216,3 +216,30 @@ int array_grow(void **p, size_t *cap, size_t need, size_t elem)
 	*cap = ncap;
 	return 0;
 }
+
+char *fmt_safe(const char *s, size_t n, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!len)
+		return buf;
+	for (size_t i = 0; s && i < n && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 >= len)
+			break;
+		buf[o++] = '\\';
+		buf[o++] = 'x';
+		buf[o++] = hex[c >> 4];
+		buf[o++] = hex[c & 15];
+	}
+	buf[o] = 0;
+	return buf;
+}

@@ -40,6 +40,14 @@ char *fmt_duration(double ns, char *buf, size_t len);
  * "1.2G". Returns buf. */
 char *fmt_count(uint64_t n, char *buf, size_t len);
 
+/*
+ * Terminal-safe copy of the string s (at most n bytes, NUL ends it) into
+ * buf: bytes outside printable ASCII and the backslash are written as
+ * \xNN, so a traced host cannot send escape sequences to the operator's
+ * terminal. Always NUL-terminates (cut at a whole escape). Returns buf.
+ */
+char *fmt_safe(const char *s, size_t n, char *buf, size_t len);
+
 /* RFC 3339 UTC time with milliseconds from a CLOCK_REALTIME ns value. */
 char *fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len);
 

@@ -4,8 +4,8 @@
  * real sinks, so tests/unit/test_golden.py can compare text and NDJSON
  * byte for byte with the golden files.
  *
- * Usage: render_rows FIXTURE [--json] [--sort NAME] [--by process|thread|cgroup]
- *                    [--rows N]
+ * Usage: render_rows FIXTURE [--json] [--sort NAME] [--rows N]
+ *                    [--by process|thread|comm|cgroup] [--group-comm]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,8 +14,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "rows.h"
+#include "sched.h"
 #include "sink.h"
 #include "stats.h"
+#include "syscalls.h"
+#include "tcp.h"
 #include "util.h"
 
 #define MAXBINS 64
@@ -99,37 +102,53 @@ static void hist(const char *s, struct hspec *h)
 	}
 }
 
-static void summarize(const struct hspec *h, struct lat_summary *out)
+/* a fixture histogram into the interval's bins */
+static void hist_row(struct interval *iv, const char *spec, struct row_hist *out)
 {
-	hist_summarize(h->bins, h->n, h->sum, h->max, out);
+	struct hspec h;
+	long off;
+
+	hist(spec, &h);
+	off = interval__add_bins(iv, h.bins, h.n);
+	if (off < 0)
+		exit(1);
+	out->off = (uint32_t)off;
+	out->n = (uint32_t)h.n;
+	out->sum_ns = h.sum;
+	out->max_ns = h.max;
 }
 
-static void owner(char **t, int n, uint32_t *pid, uint32_t *tid, uint64_t *cgid, char *comm,
-		  const char **cgroup, enum ls_by by)
+static void *add_row(struct interval *iv, const struct coll_desc *d, char **t, int n)
 {
-	*pid = by == LS_BY_CGROUP ? 0 : (uint32_t)num(t, n, "pid");
-	*tid = by == LS_BY_THREAD ? (uint32_t)num(t, n, "tid") : 0;
-	*cgid = num(t, n, "cgid");
-	snprintf(comm, LS_COMM_LEN, "%s", decode(field(t, n, "comm")));
-	*cgroup = decode(field(t, n, "cgroup"));
+	struct table *tb = interval__table(iv, d->schema);
+	struct row_id *id;
+
+	if (!tb || !(id = table__add(tb)))
+		exit(1);
+	tb->active = true;
+	if (iv->by != LS_BY_CGROUP && iv->by != LS_BY_COMM)
+		id->pid = (uint32_t)num(t, n, "pid");
+	if (iv->by == LS_BY_THREAD)
+		id->tid = (uint32_t)num(t, n, "tid");
+	if (iv->by != LS_BY_COMM) {
+		id->cgid = num(t, n, "cgid");
+		id->cgroup = decode(field(t, n, "cgroup"));
+	}
+	if (iv->by != LS_BY_CGROUP)
+		snprintf(id->comm, LS_COMM_LEN, "%s", decode(field(t, n, "comm")));
+	return id;
 }
 
 static void add_sys(struct interval *iv, char **t, int n)
 {
-	struct sys_row *r;
-	struct hspec h;
+	struct sys_row *r = add_row(iv, &sys_coll_desc, t, n);
 	char buf[512], *save = NULL;
 
-	if (array_grow((void **)&iv->sys, &iv->sys_cap, iv->nsys + 1, sizeof(*r)))
-		exit(1);
-	r = &iv->sys[iv->nsys++];
-	memset(r, 0, sizeof(*r));
-	owner(t, n, &r->pid, &r->tid, &r->cgid, r->comm, &r->cgroup, iv->by);
 	r->nr = (uint32_t)num(t, n, "nr");
-	hist(field(t, n, "lat"), &h);
-	summarize(&h, &r->lat);
-	r->count = r->lat.count;
-	r->err_off = iv->nerrs;
+	hist_row(iv, field(t, n, "lat"), &r->lat);
+	for (uint32_t i = 0; i < r->lat.n; i++)
+		r->count += iv->bins[r->lat.off + i].count;
+	r->errs.off = (uint32_t)iv->nerrs;
 	snprintf(buf, sizeof(buf), "%s", field(t, n, "errs"));
 	for (char *e = strtok_r(buf, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
 		unsigned en;
@@ -137,29 +156,19 @@ static void add_sys(struct interval *iv, char **t, int n)
 
 		if (sscanf(e, "%u:%llu", &en, &c) != 2)
 			die("errno", e);
-		if (array_grow((void **)&iv->errs, &iv->errs_cap, iv->nerrs + 1, sizeof(*iv->errs)))
+		if (interval__add_errno(iv, en, c))
 			exit(1);
-		iv->errs[iv->nerrs].err = en;
-		iv->errs[iv->nerrs++].count = c;
 		r->errors += c;
 	}
-	r->err_n = iv->nerrs - r->err_off;
+	r->errs.n = (uint32_t)(iv->nerrs - r->errs.off);
 }
 
 static void add_sched(struct interval *iv, char **t, int n)
 {
-	struct sched_row *r;
-	struct hspec h;
+	struct sched_row *r = add_row(iv, &sched_coll_desc, t, n);
 	char buf[1024], *save = NULL;
 
-	if (array_grow((void **)&iv->sched, &iv->sched_cap, iv->nsched + 1, sizeof(*r)))
-		exit(1);
-	r = &iv->sched[iv->nsched++];
-	memset(r, 0, sizeof(*r));
-	owner(t, n, &r->pid, &r->tid, &r->cgid, r->comm, &r->cgroup, iv->by);
-	hist(field(t, n, "runq"), &h);
-	summarize(&h, &r->runq);
-	r->runq_ns = h.sum;
+	hist_row(iv, field(t, n, "runq"), &r->runq);
 	r->oncpu_ns = num(t, n, "oncpu");
 	r->sleep_ns = num(t, n, "sleep");
 	r->disk_ns = num(t, n, "disk");
@@ -168,43 +177,34 @@ static void add_sched(struct interval *iv, char **t, int n)
 	r->vol_switches = num(t, n, "vol");
 	r->invol_switches = num(t, n, "invol");
 	r->offcpu_ns = r->sleep_ns + r->disk_ns + r->preempted_ns + r->other_ns;
-	r->cul_off = iv->nculprits;
+	r->culprits.off = (uint32_t)iv->nculprits;
 	snprintf(buf, sizeof(buf), "%s", field(t, n, "cul"));
 	for (char *e = strtok_r(buf, ";", &save); e; e = strtok_r(NULL, ";", &save)) {
 		char comm[64], cg[256];
 		unsigned pid;
 		unsigned long long cgid, ns;
-		struct culprit *c;
+		struct culprit c = {};
 
 		if (sscanf(e, "%u:%llu:%63[^:]:%255[^:]:%llu", &pid, &cgid, comm, cg, &ns) != 5)
 			die("culprit", e);
-		if (r->cul_n == SCHED_CULPRITS)
+		if (r->culprits.n == ROW_CULPRITS)
 			continue;
-		if (array_grow((void **)&iv->culprits, &iv->culprits_cap, iv->nculprits + 1,
-			       sizeof(*c)))
+		c.pid = pid;
+		c.cgid = cgid;
+		snprintf(c.comm, sizeof(c.comm), "%s", decode(comm));
+		c.cgroup = decode(cg);
+		c.runq_ns = ns;
+		if (interval__add_culprit(iv, &c))
 			exit(1);
-		c = &iv->culprits[iv->nculprits++];
-		memset(c, 0, sizeof(*c));
-		c->pid = pid;
-		c->cgid = cgid;
-		snprintf(c->comm, sizeof(c->comm), "%s", decode(comm));
-		c->cgroup = decode(cg);
-		c->runq_ns = ns;
-		r->cul_n++;
+		r->culprits.n++;
 	}
 }
 
 static void add_tcp(struct interval *iv, char **t, int n)
 {
-	struct tcp_row *r;
-	struct hspec h;
+	struct tcp_row *r = add_row(iv, &tcp_coll_desc, t, n);
 	unsigned long long v[10];
 
-	if (array_grow((void **)&iv->tcp, &iv->tcp_cap, iv->ntcp + 1, sizeof(*r)))
-		exit(1);
-	r = &iv->tcp[iv->ntcp++];
-	memset(r, 0, sizeof(*r));
-	owner(t, n, &r->pid, &r->tid, &r->cgid, r->comm, &r->cgroup, iv->by);
 	r->family = num(t, n, "family") == 10 ? AF_INET6 : AF_INET;
 	if (inet_pton(r->family, field(t, n, "raddr"), r->raddr) != 1)
 		die("raddr", field(t, n, "raddr"));
@@ -223,19 +223,16 @@ static void add_tcp(struct interval *iv, char **t, int n)
 	r->v.closed = v[7];
 	r->v.bytes_sent = v[8];
 	r->v.bytes_received = v[9];
-	hist(field(t, n, "connect"), &h);
-	summarize(&h, &r->connect);
-	hist(field(t, n, "rtt"), &h);
-	summarize(&h, &r->rtt);
-	hist(field(t, n, "lifetime"), &h);
-	summarize(&h, &r->lifetime);
+	hist_row(iv, field(t, n, "connect"), &r->connect);
+	hist_row(iv, field(t, n, "rtt"), &r->rtt);
+	hist_row(iv, field(t, n, "lifetime"), &r->lifetime);
 }
 
 int main(int argc, char **argv)
 {
 	struct interval iv = {};
-	struct text_opts to = {.show_sys = true, .show_sched = true, .show_tcp = true};
-	bool json = false;
+	struct text_opts to = {.sort = "p99"};
+	bool json = false, group = false;
 	char line[4096];
 	FILE *f;
 
@@ -245,12 +242,14 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--json")) {
 			json = true;
 		} else if (!strcmp(argv[i], "--sort") && i + 1 < argc) {
-			if (sort_parse(argv[++i], &to.sort))
-				die("--sort", argv[i]);
+			to.sort = argv[++i];
+		} else if (!strcmp(argv[i], "--group-comm")) {
+			group = true; /* process rows merged by comm in user space */
 		} else if (!strcmp(argv[i], "--by") && i + 1 < argc) {
 			i++;
 			iv.by = !strcmp(argv[i], "thread")   ? LS_BY_THREAD
 				: !strcmp(argv[i], "cgroup") ? LS_BY_CGROUP
+				: !strcmp(argv[i], "comm")   ? LS_BY_COMM
 							     : LS_BY_PROCESS;
 		} else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
 			to.max_rows = atoi(argv[++i]);
@@ -268,7 +267,8 @@ int main(int argc, char **argv)
 		line[strcspn(line, "\n")] = 0;
 		if (!line[0] || line[0] == '#')
 			continue;
-		for (char *t = strtok_r(line, " ", &save); t && n < 32; t = strtok_r(NULL, " ", &save))
+		for (char *t = strtok_r(line, " ", &save); t && n < 32;
+		     t = strtok_r(NULL, " ", &save))
 			toks[n++] = t;
 		if (!strcmp(toks[0], "sys"))
 			add_sys(&iv, toks + 1, n - 1);
@@ -283,7 +283,10 @@ int main(int argc, char **argv)
 	iv.realtime_ns = 1795000000123000000ULL;
 	iv.interval_s = 2.0;
 	iv.drops[LS_DROP_RUNQ] = 3;
-	rows_sort(&iv, to.sort);
+	if (group && interval__group_by_comm(&iv))
+		exit(1);
+	interval__summarize(&iv);
+	interval__sort(&iv, to.sort);
 	if (json)
 		return sink_json__render(stdout, &iv) ? 1 : 0;
 	return sink_text__render(stdout, &iv, &to) ? 1 : 0;

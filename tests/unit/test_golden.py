@@ -30,6 +30,12 @@ CASES = {
     "thread_p99.json": ["--by", "thread", "--json"],
     "cgroup_p99.txt": ["--by", "cgroup"],
     "cgroup_p99.json": ["--by", "cgroup", "--json"],
+    # rows keyed by comm (in the kernel with --by comm) and process rows
+    # merged by comm in user space (what the TUI's grouping will do)
+    "comm_p99.txt": ["--by", "comm"],
+    "comm_p99.json": ["--by", "comm", "--json"],
+    "grouped_comm.txt": ["--group-comm"],
+    "grouped_comm.json": ["--group-comm", "--json"],
 }
 
 
