@@ -81,6 +81,15 @@ const struct field *schema__sort_field(const struct row_schema *s, const char *n
 	return NULL;
 }
 
+bool field__ratio(const struct field *f, const void *row, double *pct)
+{
+	uint64_t num = *(const uint64_t *)((const char *)row + f->off);
+	uint64_t den = *(const uint64_t *)((const char *)row + f->off2);
+
+	*pct = den ? 100.0 * (double)num / (double)den : 0;
+	return den != 0;
+}
+
 double hist_stat(const struct row_hist *h, enum hist_stat st)
 {
 	switch (st) {
@@ -111,6 +120,12 @@ double field__value(const struct field *f, const void *row, const struct interva
 	case FK_HSTAT: return hist_stat((const struct row_hist *)p, f->stat);
 	case FK_ERRNOS:
 	case FK_CULPRITS: return ((const struct row_list *)p)->n;
+	case FK_RATIO: {
+		double pct;
+
+		field__ratio(f, row, &pct);
+		return pct;
+	}
 	default: return 0;
 	}
 }

@@ -27,6 +27,7 @@ enum field_kind {
 	FK_HSTAT,    /* one statistic (stat) of the struct row_hist at off */
 	FK_ERRNOS,   /* struct row_list into iv->errs: JSON {"ENAME": count} */
 	FK_CULPRITS, /* struct row_list into iv->culprits: JSON array */
+	FK_RATIO,    /* uint64_t at off over uint64_t at off2, in percent */
 	FK_DERIVED,  /* no storage: value/text/json hooks only */
 };
 
@@ -69,6 +70,7 @@ struct field {
 	const char *json;	/* JSON key; NULL: not in JSON */
 	enum field_kind kind;
 	size_t off, size; /* where in the row (size for FK_CHARS/FK_BYTES) */
+	size_t off2;	  /* FK_RATIO: the denominator's offset */
 	enum hist_stat stat;
 	double scale; /* JSON value = stored value / scale (1e3: ns -> us) */
 	unsigned flags;
@@ -104,6 +106,9 @@ const struct field *schema__sort_field(const struct row_schema *s, const char *n
 
 /* The number a field stands for (sorting, derived cells). */
 double field__value(const struct field *f, const void *row, const struct interval *iv);
+
+/* FK_RATIO: the ratio in percent into *pct; false when the denominator is 0. */
+bool field__ratio(const struct field *f, const void *row, double *pct);
 
 /* The histogram statistic st of h, in ns (count for HS_COUNT). */
 double hist_stat(const struct row_hist *h, enum hist_stat st);

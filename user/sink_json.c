@@ -52,6 +52,15 @@ static void member(struct jw *w, const struct field *f, const void *row, const s
 			jw_num(w, f->json, hist_stat(h, f->stat) / scale);
 		break;
 	}
+	case FK_RATIO: {
+		double pct;
+
+		if (field__ratio(f, row, &pct))
+			jw_num(w, f->json, pct);
+		else
+			jw_null(w, f->json);
+		break;
+	}
 	case FK_ERRNOS: {
 		const struct row_list *l = (const void *)p;
 

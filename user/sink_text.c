@@ -58,6 +58,14 @@ static const char *cell(const struct field *f, const void *row, const struct int
 			return fmt_count(h->s.count, buf, len);
 		return fmt_duration(hist_stat(h, f->stat), buf, len);
 	}
+	case FK_RATIO: {
+		double pct;
+
+		if (!field__ratio(f, row, &pct))
+			return "-";
+		snprintf(buf, len, "%.1f", pct);
+		return buf;
+	}
 	case FK_ERRNOS:
 	case FK_CULPRITS: snprintf(buf, len, "%u", ((const struct row_list *)p)->n); return buf;
 	default: return "";
