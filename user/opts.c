@@ -24,7 +24,7 @@ const char usage_text[] =
 	"      --json              NDJSON to stdout, one object per interval\n"
 	"      --sort FIELD        row order, largest first (default p99): p99, p50,\n"
 	"                          max, count, errors, time, or any sortable field\n"
-	"                          name (e.g. error_ratio, runq_total, retransmits)\n"
+	"                          name (e.g. error_pct, runq_total, retransmits)\n"
 	"      --view syscalls|sched|tcp   show (and run) only this collector\n"
 	"      --port PORT         tcp: only this remote port (local port of accepted\n"
 	"                          connections)\n"
