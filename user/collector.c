@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mapread.h"
 #include "names.h"
+#include "schema.h"
 #include "stats.h"
 #include "util.h"
 

@@ -15,6 +15,7 @@
 #include "opts.h"
 #include "privs.h"
 #include "probe.h"
+#include "schema.h"
 #include "sink.h"
 #include "util.h"
 

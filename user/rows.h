@@ -2,8 +2,8 @@
 /*
  * Rows: what collectors produce for one interval and every sink renders.
  * An interval holds one table per row kind; a table's rows are described
- * by its schema (schema.h), so sinks render any row kind without knowing
- * it. Rows keep their histogram bins, errnos and culprits in the
+ * by its schema (schema.h, which also sorts, groups and summarises them),
+ * so sinks render any row kind without knowing it. Rows keep their histogram bins, errnos and culprits in the
  * interval's shared storage, so they can be merged and exported as
  * cumulative buckets. No sink reads maps; no collector formats output.
  */
@@ -82,9 +82,6 @@ struct interval {
 /* drop counter names as they appear in JSON/metrics */
 extern const char *const drop_names[LS_DROP_MAX];
 
-/* The table of a schema, added (inactive, empty) when missing; NULL when full. */
-struct table *interval__table(struct interval *iv, const struct row_schema *schema);
-
 /* Append a zeroed row to t. Returns it, or NULL on ENOMEM. Pointers to
  * earlier rows of t may move. */
 void *table__add(struct table *t);
@@ -107,25 +104,6 @@ void interval__set_hist(struct interval *iv, struct row_hist *h, size_t n);
 /* Append one errno count / culprit; 0 or -ENOMEM. */
 int interval__add_errno(struct interval *iv, uint32_t err, uint64_t count);
 int interval__add_culprit(struct interval *iv, const struct culprit *c);
-
-/* Percentiles of every histogram of every row, from its bins. */
-void interval__summarize(struct interval *iv);
-
-/*
- * Order every table for display, largest first, by the sortable field
- * called sort (a field name or a short alias such as "p99"); a table
- * without such a field uses its schema's default.
- */
-void interval__sort(struct interval *iv, const char *sort);
-
-/*
- * Merge the rows of every table that share a comm (and the schema's key
- * fields, e.g. the syscall): counts add up, histogram bins merge (the
- * percentiles are then recomputed from the merged bins, not averaged),
- * errno and culprit lists merge. The rows become --by comm rows (pid, tid
- * and cgroup cleared). 0 or -ENOMEM.
- */
-int interval__group_by_comm(struct interval *iv);
 
 /* Empty every table (keeping schemas), the shared storage and drops. */
 void interval__reset(struct interval *iv);

@@ -113,6 +113,28 @@ bool field__ratio(const struct field *f, const void *row, double *pct);
 /* The histogram statistic st of h, in ns (count for HS_COUNT). */
 double hist_stat(const struct row_hist *h, enum hist_stat st);
 
+/* The table of a schema, added (inactive, empty) when missing; NULL when full. */
+struct table *interval__table(struct interval *iv, const struct row_schema *schema);
+
+/* Percentiles of every histogram of every row, from its bins. */
+void interval__summarize(struct interval *iv);
+
+/*
+ * Order every table for display, largest first, by the sortable field
+ * called sort (a field name or a short alias such as "p99"); a table
+ * without such a field uses its schema's default.
+ */
+void interval__sort(struct interval *iv, const char *sort);
+
+/*
+ * Merge the rows of every table that share a comm (and the schema's key
+ * fields, e.g. the syscall): counts add up, histogram bins merge (the
+ * percentiles are then recomputed from the merged bins, not averaged),
+ * errno and culprit lists merge. The rows become --by comm rows (pid, tid
+ * and cgroup cleared). 0 or -ENOMEM.
+ */
+int interval__group_by_comm(struct interval *iv);
+
 /* offsetof-style helpers for field tables */
 #define FIELD_AT(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
 

@@ -25,24 +25,33 @@ enum { MAP_STATS, MAP_HIST };
 _Static_assert(NCTR <= COLL_MAX_CTR, "conn_val fits a delta");
 _Static_assert(sizeof(struct conn_hist_key) <= COLL_MAX_KEY, "conn_hist_key fits a delta");
 
+/* /proc/PID/comm into comm (32 bytes), "" when unreadable */
+static void proc_comm(uint32_t pid, char *comm)
+{
+	char file[64];
+	FILE *f;
+
+	comm[0] = 0;
+	snprintf(file, sizeof(file), "/proc/%u/comm", pid);
+	f = fopen(file, "r");
+	if (f) {
+		if (!fgets(comm, 32, f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = 0;
+}
+
 /* a listener's owner as the BPF keys hold it for this --by */
 static void owner_key(struct ls_owner *o, enum ls_by by, uint32_t pid)
 {
-	char file[64], comm[32] = "";
-	FILE *f;
+	char comm[32];
 
 	if (by == LS_BY_CGROUP)
 		o->pid = 0;
 	if (by != LS_BY_COMM)
 		return;
-	snprintf(file, sizeof(file), "/proc/%u/comm", pid);
-	f = fopen(file, "r");
-	if (f) {
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = 0;
-		fclose(f);
-	}
-	comm[strcspn(comm, "\n")] = 0;
+	proc_comm(pid, comm);
 	/* the comm takes the place of pid, tid and cgid */
 	memset(o, 0, offsetof(struct ls_owner, wanted));
 	memcpy(o, comm, strnlen(comm, LS_COMM_LEN - 1));
@@ -74,8 +83,7 @@ static uint64_t proc_cgroup(uint32_t pid, char *path, size_t len)
 
 static bool proc_wanted(uint32_t pid, const struct filter_opts *f, const char *cgpath)
 {
-	char comm[32] = "", file[64];
-	FILE *fp;
+	char comm[32];
 
 	if (f->npids) {
 		int i;
@@ -86,14 +94,7 @@ static bool proc_wanted(uint32_t pid, const struct filter_opts *f, const char *c
 			return false;
 	}
 	if (f->comm) {
-		snprintf(file, sizeof(file), "/proc/%u/comm", pid);
-		fp = fopen(file, "r");
-		if (fp) {
-			if (!fgets(comm, sizeof(comm), fp))
-				comm[0] = 0;
-			fclose(fp);
-		}
-		comm[strcspn(comm, "\n")] = 0;
+		proc_comm(pid, comm);
 		if (strncmp(comm, f->comm, LS_COMM_LEN - 1))
 			return false;
 	}

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include "rows.h"
 #include "sched.h"
+#include "schema.h"
 #include "sink.h"
 #include "stats.h"
 #include "syscalls.h"
