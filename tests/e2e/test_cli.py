@@ -76,16 +76,17 @@ def test_text_mode_on_a_pipe_prints_timestamped_table():
             w.result()
             out = a.wait(timeout=5)
     assert out.rc == 0, "text mode -n 1: %s" % out.describe()
-    cols = ["PID", "COMM", "SYSCALL", "COUNT", "ERRORS", "P50", "P99", "MAX", "TOTAL"]
+    cols = ["PID", "COMM", "SYSCALL", "COUNT", "ERRORS", "ERR%", "P50", "P99", "MAX", "TOTAL"]
     hdr = [i for i, line in enumerate(out.stdout)
-           if all(re.search(r"\b%s\b" % c, line, re.I) for c in cols)]
+           if all(re.search(r"(^|\s)%s(\s|$)" % re.escape(c), line, re.I) for c in cols)]
     assert len(hdr) == 1, "want one header row with %s; %s" % (cols, out.describe())
     above = out.stdout[:hdr[0]]
     assert any(re.search(r"\d\d:\d\d:\d\d", line) for line in above), \
         "no timestamp line above the header row; %s" % out.describe()
     rows = [line.split() for line in out.stdout[hdr[0] + 1:]]
     dur = re.compile(r"^\d+(\.\d+)?(ns|us|\u00b5s|ms|s)$")
-    for syscall, count, errors in (("getppid", 123, ["0"]), ("openat", 37, ["37", "ENOENT"])):
+    for syscall, count, errors, pct in (("getppid", 123, ["0"], "0.0"),
+                                        ("openat", 37, ["37", "ENOENT"], "100.0")):
         hits = [f for f in rows if f[2:3] == [syscall]]
         assert len(hits) == 1, "want one %s row; %s" % (syscall, out.describe())
         f = hits[0]
@@ -93,7 +94,8 @@ def test_text_mode_on_a_pipe_prints_timestamped_table():
             "%s row: want PID %d COMM syscalls COUNT %d, got %s" % (syscall, w.pid, count, f)
         assert f[4:4 + len(errors)] == errors, "%s row: ERRORS want %s, got %s" % (
             syscall, " ".join(errors), f)
-        lat = f[4 + len(errors):]
+        assert f[4 + len(errors)] == pct, "%s row: ERR%% want %s, got %s" % (syscall, pct, f)
+        lat = f[5 + len(errors):]
         assert len(lat) == 4 and all(dur.match(x) for x in lat), \
             "%s row: P50 P99 MAX TOTAL want auto-scaled durations, got %s" % (syscall, lat)
 
