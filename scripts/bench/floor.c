@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Loader for the bench floor (floor.bpf.c): loads and attaches it, prints
- * "latscope-floor: attached" on stderr, and holds it until SIGINT/SIGTERM.
+ * Loader for the bench floors (floor.bpf.c): `floor` loads and attaches
+ * the do-nothing pair, `floor timing` the timing floor; prints
+ * "latscope-floor: attached" on stderr and holds them until SIGINT/SIGTERM.
  * Built by scripts/bench.sh into build/bench/floor.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,16 +26,27 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return level == LIBBPF_DEBUG ? 0 : vfprintf(stderr, fmt, ap);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
+	bool timing = argc > 1 && !strcmp(argv[1], "timing");
 	struct floor_bpf *skel;
 	int err;
 
 	libbpf_set_print(quiet);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	skel = floor_bpf__open_and_load();
+	skel = floor_bpf__open();
+	if (skel) {
+		bpf_program__set_autoload(skel->progs.floor_sys_enter, !timing);
+		bpf_program__set_autoload(skel->progs.floor_sys_exit, !timing);
+		bpf_program__set_autoload(skel->progs.timing_sys_enter, timing);
+		bpf_program__set_autoload(skel->progs.timing_sys_exit, timing);
+		if (floor_bpf__load(skel)) {
+			floor_bpf__destroy(skel);
+			skel = NULL;
+		}
+	}
 	if (!skel) {
 		err = -errno;
 		fprintf(stderr, "latscope-floor: cannot load floor.bpf.o: %s\n", strerror(-err));
