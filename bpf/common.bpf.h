@@ -46,6 +46,47 @@ struct {
 	__type(value, struct comm_val);
 } task_comm SEC(".maps");
 
+/*
+ * Reading a task's cgroup id costs ~55 ns here (bpf_get_current_cgroup_id
+ * or the four loads behind it), on every event. Per-thread state caches it
+ * with the value of cgroup_gen when it was read; every cgroup migration on
+ * the host bumps cgroup_gen (cgroup:cgroup_attach_task, which fires once
+ * per migration, with the leader only when a whole process moves), so a
+ * cached id is re-read at the next event after any migration.
+ */
+__u64 cgroup_gen = 1;
+
+static __always_inline int on_cgroup_attach(void)
+{
+	__sync_fetch_and_add(&cgroup_gen, 1);
+	return 0;
+}
+
+/* the program pair every object that caches cgroup ids attaches */
+#define CGROUP_GEN_PROGS                   \
+	SEC("tp_btf/cgroup_attach_task")   \
+	int BPF_PROG(ls_cg_attach_btf)     \
+	{                                  \
+		return on_cgroup_attach(); \
+	}                                  \
+	SEC("raw_tp/cgroup_attach_task")   \
+	int BPF_PROG(ls_cg_attach_raw)     \
+	{                                  \
+		return on_cgroup_attach(); \
+	}
+
+/* the current task's cgroup id through a cache of it and its generation */
+static __always_inline __u64 cached_cgroup_id(__u64 *cgid, __u64 *gen)
+{
+	__u64 g = cgroup_gen;
+
+	if (*gen != g) {
+		*cgid = bpf_get_current_cgroup_id();
+		*gen = g;
+	}
+	return *cgid;
+}
+
 static __always_inline void count_drop(__u32 what)
 {
 	__u64 *v = bpf_map_lookup_elem(&drops, &what);

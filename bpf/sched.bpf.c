@@ -27,7 +27,8 @@ struct task_sched {
 	__u64 ts_oncpu;	   /* switched in at; 0: not known to be on CPU */
 	__u64 ts_off;	   /* switched out at; 0: not known to be off CPU */
 	__u64 ts_runnable; /* runnable (woken or preempted) since; 0: not waiting */
-	__u64 cgid;	   /* cgroup, refreshed whenever it is current */
+	__u64 cgid;	   /* cgroup id, cached (common.bpf.h) */
+	__u64 cgid_gen;	   /* cgroup_gen when cgid was read */
 	__u32 tgid;
 	__u32 off_state; /* state when it left the CPU, or OFF_PREEMPTED */
 	__u32 waker_pid; /* who woke it last */
@@ -168,10 +169,10 @@ static __always_inline int on_wakeup(struct task_struct *p, bool btf)
 	return 0;
 }
 
-/* cur and cgid: bpf_get_current_pid_tgid() and the cgroup id of prev, which
- * is current here; read once per switch for both halves */
-static __always_inline void account_prev(struct task_struct *prev, bool runnable, __u32 state,
-					 __u64 now, __u64 cur, __u64 cgid, bool btf)
+/* cur: bpf_get_current_pid_tgid() of prev, which is current here. Returns
+ * prev's cgroup id (0 when unknown) for the culprit key of the other half */
+static __always_inline __u64 account_prev(struct task_struct *prev, bool runnable, __u32 state,
+					  __u64 now, __u64 cur, bool btf)
 {
 	__u32 tgid = cur >> 32, tid = (__u32)cur;
 	struct task_sched *s;
@@ -179,14 +180,14 @@ static __always_inline void account_prev(struct task_struct *prev, bool runnable
 	struct sched_val zero = {}, *v;
 
 	if (!tid) /* the idle task */
-		return;
+		return 0;
 	s = state_of(prev, tid, btf);
 	if (!s) {
 		count_drop(LS_DROP_TASK);
-		return;
+		return 0;
 	}
 	s->tgid = tgid;
-	s->cgid = cgid;
+	cached_cgroup_id(&s->cgid, &s->cgid_gen);
 	if (filter_pid_on || filter_comm_on || filter_cg_on)
 		s->verdict = task_wanted(tgid) ? VERDICT_YES : VERDICT_NO;
 	if (s->verdict != VERDICT_NO) {
@@ -208,6 +209,7 @@ static __always_inline void account_prev(struct task_struct *prev, bool runnable
 	s->ts_off = now;
 	s->off_state = runnable ? OFF_PREEMPTED : state;
 	s->ts_runnable = runnable ? now : 0;
+	return s->cgid;
 }
 
 static __always_inline void account_next(struct task_struct *next, __u64 now, __u64 cur,
@@ -246,8 +248,10 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 		return;
 	if (!s->tgid)
 		s->tgid = BPF_CORE_READ(next, tgid);
-	if (!s->cgid)
+	if (s->cgid_gen != cgroup_gen) { /* not current: read it off the task */
 		s->cgid = task_cgroup_id(next);
+		s->cgid_gen = cgroup_gen;
+	}
 	fill_key(&k, next, s->tgid, tid, s->cgid);
 	v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
 	if (!v)
@@ -303,13 +307,13 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next, bool btf)
 {
 	__u64 now = bpf_ktime_get_ns(), cur = bpf_get_current_pid_tgid();
-	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 state = task_state(prev);
 	/* preempted tasks stay on the run queue whatever their state says */
 	bool runnable = preempt || state == TASK_RUNNING;
 
-	account_prev(prev, runnable, state, now, cur, cgid, btf);
-	account_next(next, now, cur, cgid, btf);
+	__u64 prev_cgid = account_prev(prev, runnable, state, now, cur, btf);
+
+	account_next(next, now, cur, prev_cgid, btf);
 	return 0;
 }
 
@@ -348,3 +352,5 @@ int BPF_PROG(ls_switch_raw, bool preempt, struct task_struct *prev, struct task_
 {
 	return on_switch(preempt, prev, next, false);
 }
+
+CGROUP_GEN_PROGS

@@ -14,6 +14,7 @@ struct task_sys {
 	__u8 seen; /* the checks below were made */
 	__u8 self; /* a thread of latscope itself: not traced */
 	__u16 pad;
+	__u64 cgid, cgid_gen; /* cached_cgroup_id() */
 };
 
 /* latscope's own tgid: its map reads would otherwise be traced by itself */
@@ -119,7 +120,7 @@ static __always_inline int on_sys_exit(long ret)
 			k.pid = pid_tgid >> 32;
 		if (key_by == LS_BY_THREAD)
 			k.tid = (__u32)pid_tgid;
-		k.cgid = bpf_get_current_cgroup_id();
+		k.cgid = cached_cgroup_id(&ts->cgid, &ts->cgid_gen);
 	}
 	k.nr = ts->nr;
 	b = hist_bucket(lat);
@@ -171,3 +172,5 @@ int BPF_PROG(ls_exit_raw, struct pt_regs *regs, long ret)
 {
 	return on_sys_exit(ret);
 }
+
+CGROUP_GEN_PROGS

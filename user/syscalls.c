@@ -262,7 +262,8 @@ static const struct row_schema schema = {
 
 const struct coll_desc sys_coll_desc = {
 	.name = "syscalls",
-	.needs = "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit;\n"
+	.needs = "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit, "
+		 "cgroup:cgroup_attach_task;\n"
 		 "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU "
 		 "hash (task_comm)",
 	.hooks = "raw_syscalls:sys_enter/sys_exit",
