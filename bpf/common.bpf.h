@@ -87,12 +87,17 @@ static __always_inline __u64 cached_cgroup_id(__u64 *cgid, __u64 *gen)
 	return *cgid;
 }
 
-static __always_inline void count_drop(__u32 what)
+static __always_inline void count_drops(__u32 what, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&drops, &what);
 
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline void count_drop(__u32 what)
+{
+	count_drops(what, 1);
 }
 
 /* Does the current task pass the -p/--comm/--cgroup filters? */

@@ -4,8 +4,38 @@
  * Each program exists as tp_btf and as raw_tp; user space autoloads one set.
  */
 #include "common.bpf.h"
+#include "compat.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Per-thread accumulation. A thread's exit path adds each call to a slot of
+ * its own task-storage value (direct-mapped by syscall and latency octave):
+ * no map lookup, no owner or cgroup read on the hot path. A slot taken by
+ * another (syscall, octave) is flushed to syscall_lat first. Slots live in
+ * two banks chosen by harvest_epoch: each interval user space bumps the
+ * epoch, waits for running programs to finish (an RCU grace period, see
+ * rcu_barrier), then runs ls_harvest (a task iterator) that flushes every
+ * thread's previous bank into syscall_lat, which user space then reads as
+ * before. A thread that exits flushes its banks itself (ls_exit_task_*).
+ */
+#define SYS_SLOTS 8 /* per bank, a power of two */
+
+struct sys_slot {
+	__u16 nr;
+	__u16 octave;
+	__u32 n; /* calls in this slot; 0: free */
+	__u32 count[HIST_SUB];
+	__u64 sum_ns;
+	__u64 max_ns;
+};
+
+struct sys_bank {
+	__u64 used;	/* owner taken and some slot written this epoch */
+	__u64 claim;	/* being flushed by the harvest or the exit hook */
+	__u8 owner[16]; /* the key's leading 16 bytes at first use (sys_key) */
+	struct sys_slot slot[SYS_SLOTS];
+};
 
 /* per-thread state, freed by the kernel together with the task */
 struct task_sys {
@@ -15,10 +45,32 @@ struct task_sys {
 	__u8 self; /* a thread of latscope itself: not traced */
 	__u16 pad;
 	__u64 cgid, cgid_gen; /* cached_cgroup_id() */
+	struct sys_bank bank[2];
 };
 
 /* latscope's own tgid: its map reads would otherwise be traced by itself */
 const volatile __u32 self_tgid = 0;
+
+/* bumped by user space once per interval, before the harvest */
+__u32 harvest_epoch = 0;
+
+/* updating this map-in-map makes the kernel wait for an RCU grace period:
+ * then no program still writes the bank of the previous epoch */
+struct barrier_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rcu_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct barrier_inner);
+} rcu_barrier SEC(".maps") = {
+	.values = {[0] = &rcu_inner},
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -70,13 +122,13 @@ static __always_inline int on_sys_enter(long id)
 	return 0;
 }
 
-static __always_inline void record_errno(struct sys_key *k, long ret)
+static __always_inline void record_errno(const struct sys_key *k, __u32 nr, long ret)
 {
 	struct err_key ek = {
 		.pid = k->pid,
 		.tid = k->tid,
 		.cgid = k->cgid,
-		.nr = k->nr,
+		.nr = nr,
 		.err = (__u16)-ret,
 	};
 	__u64 one = 1, *v;
@@ -96,36 +148,33 @@ static __always_inline void record_errno(struct sys_key *k, long ret)
 	}
 }
 
-static __always_inline int on_sys_exit(long ret)
+/* the key's leading 16 bytes (pid, tid, cgid, or the comm) for task t */
+static __always_inline void owner_of(__u8 owner[16], struct task_struct *t, __u64 cgid)
 {
-	struct task_sys *ts;
+	struct sys_key *k = (void *)owner;
+
+	if (key_by == LS_BY_COMM) {
+		key_owner_comm(owner, t);
+		return;
+	}
+	k->pid = key_by == LS_BY_CGROUP ? 0 : BPF_CORE_READ(t, tgid);
+	k->tid = key_by == LS_BY_THREAD ? BPF_CORE_READ(t, pid) : 0;
+	k->cgid = cgid;
+}
+
+/* add a slot to syscall_lat and free it; atomic adds: a harvest and an
+ * exit path may flush into the same per-CPU value on one CPU */
+static __noinline int flush_slot(const __u8 *owner, struct sys_slot *sl)
+{
 	struct sys_key k = {};
 	struct oct_val *v;
-	__u32 b;
-	__u64 pid_tgid, lat;
+	__u32 n = sl->n;
 
-	/* no entry or no start: the syscall began before we attached, or the
-	 * thread was filtered out at entry */
-	ts = bpf_task_storage_get(&task_sys, bpf_get_current_task_btf(), 0, 0);
-	if (!ts || !ts->start_ns)
+	if (!n)
 		return 0;
-	lat = bpf_ktime_get_ns() - ts->start_ns;
-	ts->start_ns = 0;
-
-	pid_tgid = bpf_get_current_pid_tgid();
-	if (key_by == LS_BY_COMM) {
-		bpf_get_current_comm(&k, LS_COMM_LEN);
-	} else {
-		if (key_by != LS_BY_CGROUP)
-			k.pid = pid_tgid >> 32;
-		if (key_by == LS_BY_THREAD)
-			k.tid = (__u32)pid_tgid;
-		k.cgid = cached_cgroup_id(&ts->cgid, &ts->cgid_gen);
-	}
-	k.nr = ts->nr;
-	b = hist_bucket(lat);
-	k.octave = b / HIST_SUB;
-
+	__builtin_memcpy(&k, owner, 16);
+	k.nr = sl->nr;
+	k.octave = sl->octave;
 	v = bpf_map_lookup_elem(&syscall_lat, &k);
 	if (!v) {
 		struct oct_val zero = {};
@@ -134,19 +183,128 @@ static __always_inline int on_sys_exit(long ret)
 		bpf_map_update_elem(&syscall_lat, &k, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&syscall_lat, &k);
 		if (!v) {
-			count_drop(LS_DROP_SYS_LAT);
-			return 0;
+			count_drops(LS_DROP_SYS_LAT, n);
+			goto out;
 		}
-		note_comm(k.pid, (__u32)pid_tgid);
+		if (key_by != LS_BY_COMM && key_by != LS_BY_CGROUP)
+			note_comm(k.pid, k.tid ? k.tid : k.pid);
 	}
-	v->count[b & (HIST_SUB - 1)] += 1;
-	v->sum_ns += lat;
-	if (lat > v->max_ns)
-		v->max_ns = lat;
+	for (int i = 0; i < HIST_SUB; i++)
+		if (sl->count[i])
+			__sync_fetch_and_add(&v->count[i], sl->count[i]);
+	__sync_fetch_and_add(&v->sum_ns, sl->sum_ns);
+	if (sl->max_ns > v->max_ns)
+		v->max_ns = sl->max_ns;
+out:
+	__builtin_memset(sl, 0, sizeof(*sl));
+	return 0;
+}
+
+static __noinline int flush_bank(struct sys_bank *bk)
+{
+	for (int i = 0; i < SYS_SLOTS; i++)
+		flush_slot(bk->owner, &bk->slot[i]);
+	bk->used = 0;
+	return 0;
+}
+
+/* flush a bank another context may be flushing too: one of them does it */
+static __always_inline void flush_claimed(struct sys_bank *bk)
+{
+	if (!bk->used || __sync_lock_test_and_set(&bk->claim, 1))
+		return;
+	flush_bank(bk);
+	__sync_lock_test_and_set(&bk->claim, 0); /* release, with a full barrier */
+}
+
+static __always_inline int on_sys_exit(long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_sys *ts;
+	struct sys_bank *bk;
+	struct sys_slot *sl;
+	__u32 b, oct, nr;
+	__u64 lat;
+
+	/* no entry or no start: the syscall began before we attached, or the
+	 * thread was filtered out at entry */
+	ts = bpf_task_storage_get(&task_sys, t, 0, 0);
+	if (!ts || !ts->start_ns)
+		return 0;
+	lat = bpf_ktime_get_ns() - ts->start_ns;
+	ts->start_ns = 0;
+	nr = ts->nr;
+	b = hist_bucket(lat);
+	oct = b / HIST_SUB;
+
+	bk = &ts->bank[harvest_epoch & 1];
+	if (ts->cgid_gen != cgroup_gen) { /* some task changed cgroup */
+		__u64 id = bpf_get_current_cgroup_id();
+
+		if (id != ts->cgid && bk->used)
+			flush_bank(bk); /* its counts belong to the old cgroup */
+		ts->cgid = id;
+		ts->cgid_gen = cgroup_gen;
+	}
+	if (!bk->used) { /* first call of this thread in this epoch */
+		owner_of(bk->owner, t, ts->cgid);
+		bk->used = 1;
+	}
+	sl = &bk->slot[(nr * 7 + oct) & (SYS_SLOTS - 1)];
+	if (sl->n && (sl->nr != nr || sl->octave != oct))
+		flush_slot(bk->owner, sl);
+	sl->nr = nr;
+	sl->octave = oct;
+	sl->n += 1;
+	sl->count[b & (HIST_SUB - 1)] += 1;
+	sl->sum_ns += lat;
+	if (lat > sl->max_ns)
+		sl->max_ns = lat;
 
 	if (ret < 0 && ret >= -4095)
-		record_errno(&k, ret);
+		record_errno((struct sys_key *)bk->owner, nr, ret);
 	return 0;
+}
+
+/* every thread's bank of the previous epoch, after the barrier */
+SEC("iter/task")
+int ls_harvest(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct task_sys *ts;
+
+	if (!t)
+		return 0;
+	ts = bpf_task_storage_get(&task_sys, t, 0, 0);
+	if (ts)
+		flush_claimed(&ts->bank[(harvest_epoch - 1) & 1]);
+	return 0;
+}
+
+/* a thread's last flush: its current bank (nobody else writes it) and the
+ * previous one (the harvest may be at it) */
+static __always_inline int on_task_exit(void)
+{
+	struct task_sys *ts = bpf_task_storage_get(&task_sys, bpf_get_current_task_btf(), 0, 0);
+	__u32 e = harvest_epoch;
+
+	if (!ts)
+		return 0;
+	flush_claimed(&ts->bank[e & 1]);
+	flush_claimed(&ts->bank[(e - 1) & 1]);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ls_exit_task_btf)
+{
+	return on_task_exit();
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(ls_exit_task_raw)
+{
+	return on_task_exit();
 }
 
 SEC("tp_btf/sys_enter")

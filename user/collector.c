@@ -418,6 +418,8 @@ int coll__collect(struct coll *c, struct names *names, struct interval *iv)
 	if (!t)
 		return -ENOSPC;
 	t->active = true;
+	if (c->skel && d->harvest && (err = d->harvest(c)))
+		return err;
 	c->names = names;
 	c->ndeltas = 0;
 	c->err = 0;

@@ -113,6 +113,10 @@ struct coll_desc {
 	/* before load: rodata and anything the generic path cannot know.
 	 * Programs ending in _btf / _raw are autoloaded by flavour first. */
 	int (*configure)(void *skel, const struct coll_opts *o, bool btf);
+	/* before every read of the maps: move what the BPF side keeps
+	 * elsewhere (per-thread accumulators) into them. 0 or -errno; may be
+	 * NULL */
+	int (*harvest)(struct coll *c);
 	/* after attach, still privileged (e.g. state from /proc); may be NULL */
 	void (*started)(struct coll *c, const struct coll_opts *o);
 	/*
