@@ -56,14 +56,49 @@ struct {
  */
 __u64 cgroup_gen = 1;
 
-static __always_inline int on_cgroup_attach(void)
+/*
+ * The -p/--comm/--cgroup verdict of the current thread is cached per CPU
+ * (the last thread seen there), with filter_gen, which every event that can
+ * change a verdict bumps: a comm change (task:task_rename, which exec and
+ * PR_SET_NAME fire), a cgroup migration, and an exit (before its pid can be
+ * reused). A thread of an unselected process then costs two loads and a
+ * compare per event, not a hash lookup and a comm compare.
+ */
+__u64 filter_gen = 1;
+
+struct verdict {
+	__u64 pid_tgid;
+	__u64 gen;
+	__u64 wanted;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct verdict);
+} verdict_cache SEC(".maps");
+
+static __always_inline bool any_task_filter(void)
 {
-	__sync_fetch_and_add(&cgroup_gen, 1);
+	return filter_pid_on || filter_comm_on || filter_cg_on;
+}
+
+static __always_inline int bump_filter_gen(void)
+{
+	if (any_task_filter())
+		__sync_fetch_and_add(&filter_gen, 1);
 	return 0;
 }
 
-/* the program pair every object that caches cgroup ids attaches */
-#define CGROUP_GEN_PROGS                   \
+static __always_inline int on_cgroup_attach(void)
+{
+	__sync_fetch_and_add(&cgroup_gen, 1);
+	return bump_filter_gen();
+}
+
+/* the programs every object that caches cgroup ids or verdicts attaches */
+#define GEN_PROGS                          \
 	SEC("tp_btf/cgroup_attach_task")   \
 	int BPF_PROG(ls_cg_attach_btf)     \
 	{                                  \
@@ -73,6 +108,26 @@ static __always_inline int on_cgroup_attach(void)
 	int BPF_PROG(ls_cg_attach_raw)     \
 	{                                  \
 		return on_cgroup_attach(); \
+	}                                  \
+	SEC("tp_btf/task_rename")          \
+	int BPF_PROG(ls_rename_btf)        \
+	{                                  \
+		return bump_filter_gen();  \
+	}                                  \
+	SEC("raw_tp/task_rename")          \
+	int BPF_PROG(ls_rename_raw)        \
+	{                                  \
+		return bump_filter_gen();  \
+	}                                  \
+	SEC("tp_btf/sched_process_exit")   \
+	int BPF_PROG(ls_gone_btf)          \
+	{                                  \
+		return bump_filter_gen();  \
+	}                                  \
+	SEC("raw_tp/sched_process_exit")   \
+	int BPF_PROG(ls_gone_raw)          \
+	{                                  \
+		return bump_filter_gen();  \
 	}
 
 /* the current task's cgroup id through a cache of it and its generation */
@@ -142,6 +197,25 @@ static __always_inline void note_comm(__u32 pid, __u32 tid)
 		return;
 	bpf_get_current_comm(c.comm, sizeof(c.comm));
 	bpf_map_update_elem(&task_comm, &id, &c, BPF_ANY);
+}
+
+/* Does the current thread pass the filters? Through the per-CPU cache. */
+static __always_inline bool current_wanted(__u64 pid_tgid)
+{
+	__u32 zero = 0;
+	struct verdict *c = bpf_map_lookup_elem(&verdict_cache, &zero);
+	__u64 gen = filter_gen;
+	bool w;
+
+	if (c && c->pid_tgid == pid_tgid && c->gen == gen)
+		return c->wanted;
+	w = task_wanted(pid_tgid >> 32);
+	if (c) {
+		c->pid_tgid = pid_tgid;
+		c->gen = gen;
+		c->wanted = w;
+	}
+	return w;
 }
 
 #endif /* LATSCOPE_COMMON_BPF_H */

@@ -188,8 +188,8 @@ static __always_inline __u64 account_prev(struct task_struct *prev, bool runnabl
 	}
 	s->tgid = tgid;
 	cached_cgroup_id(&s->cgid, &s->cgid_gen);
-	if (filter_pid_on || filter_comm_on || filter_cg_on)
-		s->verdict = task_wanted(tgid) ? VERDICT_YES : VERDICT_NO;
+	if (any_task_filter())
+		s->verdict = current_wanted(cur) ? VERDICT_YES : VERDICT_NO;
 	if (s->verdict != VERDICT_NO) {
 		fill_key(&k, prev, tgid, tid, s->cgid);
 		v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
@@ -353,4 +353,4 @@ int BPF_PROG(ls_switch_raw, bool preempt, struct task_struct *prev, struct task_
 	return on_switch(preempt, prev, next, false);
 }
 
-CGROUP_GEN_PROGS
+GEN_PROGS

@@ -100,9 +100,9 @@ static __always_inline int on_sys_enter(long id)
 
 	if ((unsigned long)id >= LS_MAX_SYSCALL)
 		return 0;
-	if (filter_pid_on || filter_comm_on || filter_cg_on) {
+	if (any_task_filter()) {
 		pid_tgid = bpf_get_current_pid_tgid();
-		if (!task_wanted(pid_tgid >> 32))
+		if (!current_wanted(pid_tgid))
 			return 0;
 	}
 	ts = bpf_task_storage_get(&task_sys, bpf_get_current_task_btf(), 0,
@@ -226,6 +226,9 @@ static __always_inline int on_sys_exit(long ret)
 	__u32 b, oct, nr;
 	__u64 lat;
 
+	/* an unselected thread: no state to look up */
+	if (any_task_filter() && !current_wanted(bpf_get_current_pid_tgid()))
+		return 0;
 	/* no entry or no start: the syscall began before we attached, or the
 	 * thread was filtered out at entry */
 	ts = bpf_task_storage_get(&task_sys, t, 0, 0);
@@ -331,4 +334,4 @@ int BPF_PROG(ls_exit_raw, struct pt_regs *regs, long ret)
 	return on_sys_exit(ret);
 }
 
-CGROUP_GEN_PROGS
+GEN_PROGS

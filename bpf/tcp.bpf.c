@@ -104,11 +104,6 @@ static __always_inline bool endpoint_wanted(const struct conn_key *k)
 	return true;
 }
 
-static __always_inline bool any_task_filter(void)
-{
-	return filter_pid_on || filter_comm_on || filter_cg_on;
-}
-
 /* remote address and ports of sk into k; false if not IPv4/IPv6 TCP.
  * IPv4-mapped IPv6 peers (an IPv4 client of a dual-stack listener) are
  * reported as the IPv4 addresses they are. */
