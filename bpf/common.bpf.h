@@ -187,6 +187,17 @@ static __always_inline void key_owner_comm(void *key, struct task_struct *task)
 	bpf_core_read_str(key, LS_COMM_LEN, &task->comm);
 }
 
+/* remember the comm of the current process under its pid, whatever --by */
+static __always_inline void note_comm_pid(__u32 pid)
+{
+	struct comm_val c;
+
+	if (key_by == LS_BY_CGROUP || key_by == LS_BY_COMM)
+		return;
+	bpf_get_current_comm(c.comm, sizeof(c.comm));
+	bpf_map_update_elem(&task_comm, &pid, &c, BPF_ANY);
+}
+
 /* remember the comm of a newly seen key owner (cold path only) */
 static __always_inline void note_comm(__u32 pid, __u32 tid)
 {

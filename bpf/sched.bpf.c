@@ -16,12 +16,48 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_RUNNING	     0x0
 #define TASK_INTERRUPTIBLE   0x1
 #define TASK_UNINTERRUPTIBLE 0x2
+#define TASK_DEAD	     0x80
 #define TASK_NOLOAD	     0x400
 #define OFF_PREEMPTED	     0xffffffffu
 
 #define VERDICT_UNKNOWN 0
 #define VERDICT_YES	1
 #define VERDICT_NO	2
+
+/*
+ * Per-thread accumulation, as for syscalls (bpf/syscalls.bpf.c): a switch
+ * adds to the thread's own bank of the current epoch instead of four hash
+ * lookups; each interval user space bumps the epoch, waits for an RCU grace
+ * period and runs ls_harvest_sched, which flushes every thread's previous
+ * bank into sched_stats, runq_lat and runq_culprits. A dying thread flushes
+ * its banks at its last switch-out. A slot taken by another bucket or
+ * culprit is flushed first; a bank whose owner key changes (cgroup move,
+ * comm change with --by comm) is flushed first.
+ */
+#define RUNQ_SLOTS 8 /* direct-mapped by bucket */
+#define CUL_SLOTS  4 /* direct-mapped by culprit tgid */
+
+struct runq_slot {
+	__u32 bucket;
+	__u32 count;
+	__u64 max_ns;
+};
+
+struct cul_slot {
+	__u32 cpid;
+	__u32 pad;
+	__u64 ccgid;
+	__u64 runq_ns; /* 0: free */
+};
+
+struct sched_bank {
+	__u64 used;  /* owner set this epoch */
+	__u64 claim; /* being flushed by the harvest or the dying thread */
+	__u8 owner[16];
+	__u64 stats[8]; /* struct sched_val deltas */
+	struct runq_slot runq[RUNQ_SLOTS];
+	struct cul_slot cul[CUL_SLOTS];
+};
 
 struct task_sched {
 	__u64 ts_oncpu;	   /* switched in at; 0: not known to be on CPU */
@@ -41,6 +77,27 @@ struct task_sched {
 	__u32 switches;
 	__u8 verdict; /* cached filter verdict, VERDICT_* */
 	__u8 pad[3];
+	struct sched_bank bank[2];
+};
+
+/* bumped by user space once per interval, before the harvest */
+__u32 harvest_epoch = 0;
+
+struct barrier_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rcu_inner SEC(".maps");
+
+/* updating this map-in-map makes the kernel wait for an RCU grace period */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct barrier_inner);
+} rcu_barrier SEC(".maps") = {
+	.values = {[0] = &rcu_inner},
 };
 
 struct {
@@ -79,16 +136,19 @@ struct {
 	__type(value, __u64);
 } runq_culprits SEC(".maps");
 
+/* a new LRU entry's value: too large for the BPF stack; never written */
+static struct task_sched sched_zero;
+
 static __always_inline struct task_sched *state_of(struct task_struct *t, __u32 tid, bool btf)
 {
-	struct task_sched *s, zero = {};
+	struct task_sched *s;
 
 	if (btf)
 		return bpf_task_storage_get(&task_sched, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	s = bpf_map_lookup_elem(&task_sched_lru, &tid);
 	if (s)
 		return s;
-	bpf_map_update_elem(&task_sched_lru, &tid, &zero, BPF_NOEXIST);
+	bpf_map_update_elem(&task_sched_lru, &tid, &sched_zero, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&task_sched_lru, &tid);
 }
 
@@ -150,6 +210,93 @@ static __always_inline void fill_key(struct sched_key *k, struct task_struct *ta
 	k->cgid = cgid;
 }
 
+/* flushes: atomic adds, a harvest and a switch may flush into the same
+ * per-CPU value on one CPU */
+static __noinline int flush_runq(const __u8 *owner, struct runq_slot *sl)
+{
+	struct runq_key rk = {.bucket = sl->bucket};
+	struct runq_val rz = {}, *rv;
+
+	if (!sl->count)
+		return 0;
+	__builtin_memcpy(&rk, owner, 16);
+	rv = get_or_init(&runq_lat, &rk, &rz, LS_DROP_RUNQ);
+	if (rv) {
+		__sync_fetch_and_add(&rv->count, sl->count);
+		if (sl->max_ns > rv->max_ns)
+			rv->max_ns = sl->max_ns;
+	}
+	sl->count = 0;
+	sl->max_ns = 0;
+	return 0;
+}
+
+static __noinline int flush_cul(const __u8 *owner, struct cul_slot *sl)
+{
+	struct culprit_key ck = {.cpid = sl->cpid, .ccgid = sl->ccgid};
+	__u64 czero = 0, *cv;
+
+	if (!sl->runq_ns)
+		return 0;
+	__builtin_memcpy(&ck, owner, 16);
+	cv = get_or_init(&runq_culprits, &ck, &czero, LS_DROP_CULPRIT);
+	if (cv)
+		__sync_fetch_and_add(cv, sl->runq_ns);
+	sl->runq_ns = 0;
+	return 0;
+}
+
+static __noinline int flush_sched_bank(struct sched_bank *bk)
+{
+	struct sched_val zero = {};
+	__u64 *v;
+	int i;
+
+	if (!bk->used)
+		return 0;
+	for (i = 0; i < 8; i++)
+		if (bk->stats[i])
+			break;
+	if (i < 8) {
+		v = get_or_init(&sched_stats, bk->owner, &zero, LS_DROP_SCHED);
+		if (v)
+			for (i = 0; i < 8; i++)
+				if (bk->stats[i])
+					__sync_fetch_and_add(&v[i], bk->stats[i]);
+		__builtin_memset(bk->stats, 0, sizeof(bk->stats));
+	}
+	for (i = 0; i < RUNQ_SLOTS; i++)
+		flush_runq(bk->owner, &bk->runq[i]);
+	for (i = 0; i < CUL_SLOTS; i++)
+		flush_cul(bk->owner, &bk->cul[i]);
+	bk->used = 0;
+	return 0;
+}
+
+static __always_inline void flush_sched_claimed(struct sched_bank *bk)
+{
+	if (!bk->used || __sync_lock_test_and_set(&bk->claim, 1))
+		return;
+	flush_sched_bank(bk);
+	__sync_lock_test_and_set(&bk->claim, 0); /* release, with a full barrier */
+}
+
+/* the thread's bank of this epoch, owned by key (flushed first if it was
+ * another key's: the thread moved cgroup or changed comm) */
+static __always_inline struct sched_bank *bank_of(struct task_sched *s, const struct sched_key *k)
+{
+	struct sched_bank *bk = &s->bank[harvest_epoch & 1];
+	const __u64 *o = (const __u64 *)bk->owner, *n = (const __u64 *)k;
+
+	if (bk->used && (o[0] != n[0] || o[1] != n[1]))
+		flush_sched_bank(bk);
+	if (!bk->used) {
+		__builtin_memcpy(bk->owner, k, 16);
+		bk->used = 1;
+	}
+	return bk;
+}
+
 static __always_inline int on_wakeup(struct task_struct *p, bool btf)
 {
 	struct task_sched *s;
@@ -177,7 +324,7 @@ static __always_inline __u64 account_prev(struct task_struct *prev, bool runnabl
 	__u32 tgid = cur >> 32, tid = (__u32)cur;
 	struct task_sched *s;
 	struct sched_key k = {};
-	struct sched_val zero = {}, *v;
+	struct sched_bank *bk;
 
 	if (!tid) /* the idle task */
 		return 0;
@@ -192,14 +339,13 @@ static __always_inline __u64 account_prev(struct task_struct *prev, bool runnabl
 		s->verdict = current_wanted(cur) ? VERDICT_YES : VERDICT_NO;
 	if (s->verdict != VERDICT_NO) {
 		fill_key(&k, prev, tgid, tid, s->cgid);
-		v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
-		if (v) {
-			if (s->ts_oncpu)
-				v->oncpu_ns += now - s->ts_oncpu;
-			if (runnable)
-				v->invol_switches += 1;
-			else
-				v->vol_switches += 1;
+		bk = bank_of(s, &k);
+		if (s->ts_oncpu)
+			bk->stats[1] += now - s->ts_oncpu; /* oncpu_ns */
+		bk->stats[runnable ? 7 : 6] += 1;	   /* invol/vol_switches */
+		if (state & TASK_DEAD) {		   /* its last switch-out */
+			flush_sched_claimed(&s->bank[0]);
+			flush_sched_claimed(&s->bank[1]);
 		}
 	}
 	if (s->ts_oncpu)
@@ -219,7 +365,7 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 	__u64 off, runq, blocked;
 	struct task_sched *s;
 	struct sched_key k = {};
-	struct sched_val zero = {}, *v;
+	struct sched_bank *bk;
 
 	if (!tid)
 		return;
@@ -253,53 +399,43 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 		s->cgid_gen = cgroup_gen;
 	}
 	fill_key(&k, next, s->tgid, tid, s->cgid);
-	v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
-	if (!v)
-		return;
-	v->runq_ns += runq;
+	bk = bank_of(s, &k);
+	bk->stats[0] += runq; /* struct sched_val order */
 	if (state == OFF_PREEMPTED)
-		v->preempted_ns += off;
+		bk->stats[4] += off;
 	else if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD))
-		v->disk_ns += off;
+		bk->stats[3] += off;
 	else if (state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))
-		v->sleep_ns += off; /* S, and TASK_IDLE kernel threads */
+		bk->stats[2] += off; /* S, and TASK_IDLE kernel threads */
 	else
-		v->other_ns += off;
+		bk->stats[5] += off;
 
 	if (!runq)
 		return;
 	{
-		struct runq_key rk = {
-			.pid = k.pid, .tid = k.tid, .cgid = k.cgid, .bucket = hist_bucket(runq)};
-		struct runq_val rz = {}, *rv;
+		__u32 b = hist_bucket(runq);
+		struct runq_slot *sl = &bk->runq[b & (RUNQ_SLOTS - 1)];
 
-		rv = bpf_map_lookup_elem(&runq_lat, &rk);
-		if (!rv) {
-			rv = get_or_init(&runq_lat, &rk, &rz, LS_DROP_RUNQ);
-			if (!rv)
-				return;
-		}
-		rv->count += 1;
-		if (runq > rv->max_ns)
-			rv->max_ns = runq;
+		if (sl->count && sl->bucket != b)
+			flush_runq(bk->owner, sl);
+		sl->bucket = b;
+		sl->count += 1;
+		if (runq > sl->max_ns)
+			sl->max_ns = runq;
 	}
 	/* the task that held this CPU until now is who it waited for */
 	if ((__u32)cur) {
-		struct culprit_key ck = {.pid = k.pid,
-					 .tid = k.tid,
-					 .cgid = k.cgid,
-					 .cpid = cur >> 32,
-					 .ccgid = prev_cgid};
-		__u64 czero = 0, *cv;
+		__u32 cpid = cur >> 32;
+		struct cul_slot *cs = &bk->cul[cpid & (CUL_SLOTS - 1)];
 
-		cv = bpf_map_lookup_elem(&runq_culprits, &ck);
-		if (!cv) {
-			cv = get_or_init(&runq_culprits, &ck, &czero, LS_DROP_CULPRIT);
-			if (!cv)
-				return;
-			note_comm(cur >> 32, (__u32)cur);
+		if (cs->runq_ns && (cs->cpid != cpid || cs->ccgid != prev_cgid))
+			flush_cul(bk->owner, cs);
+		if (!cs->runq_ns) {
+			cs->cpid = cpid;
+			cs->ccgid = prev_cgid;
+			note_comm_pid(cpid); /* prev is current: the culprit's name */
 		}
-		*cv += runq;
+		cs->runq_ns += runq;
 	}
 }
 
@@ -354,3 +490,23 @@ int BPF_PROG(ls_switch_raw, bool preempt, struct task_struct *prev, struct task_
 }
 
 GEN_PROGS
+
+/* every thread's bank of the previous epoch, after the barrier */
+SEC("iter/task")
+int ls_harvest_sched(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct task_sched *s;
+	__u32 tid;
+
+	if (!t)
+		return 0;
+	s = bpf_task_storage_get(&task_sched, t, 0, 0);
+	if (!s) { /* the raw_tp flavour keeps its state by tid */
+		tid = t->pid;
+		s = bpf_map_lookup_elem(&task_sched_lru, &tid);
+	}
+	if (s)
+		flush_sched_claimed(&s->bank[(harvest_epoch - 1) & 1]);
+	return 0;
+}

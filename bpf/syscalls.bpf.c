@@ -15,7 +15,7 @@ char LICENSE[] SEC("license") = "GPL";
  * another (syscall, octave) is flushed to syscall_lat first. Slots live in
  * two banks chosen by harvest_epoch: each interval user space bumps the
  * epoch, waits for running programs to finish (an RCU grace period, see
- * rcu_barrier), then runs ls_harvest (a task iterator) that flushes every
+ * rcu_barrier), then runs ls_harvest_sys (a task iterator) that flushes every
  * thread's previous bank into syscall_lat, which user space then reads as
  * before. A thread that exits flushes its banks itself (ls_exit_task_*).
  */
@@ -271,7 +271,7 @@ static __always_inline int on_sys_exit(long ret)
 
 /* every thread's bank of the previous epoch, after the barrier */
 SEC("iter/task")
-int ls_harvest(struct bpf_iter__task *ctx)
+int ls_harvest_sys(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
 	struct task_sys *ts;

@@ -497,3 +497,24 @@ const char *coll__cgroup(struct coll *c, uint64_t cgid)
 {
 	return cgid && c->names ? names__cgroup(c->names, cgid) : "";
 }
+
+int coll_harvest(uint32_t *epoch, struct bpf_map *barrier, struct bpf_map *inner,
+		 struct bpf_link *iter)
+{
+	int ifd = bpf_map__fd(inner), fd;
+	__u32 zero = 0;
+	char buf[64];
+	ssize_t n;
+
+	__atomic_store_n(epoch, *epoch + 1, __ATOMIC_SEQ_CST);
+	if (bpf_map_update_elem(bpf_map__fd(barrier), &zero, &ifd, BPF_ANY))
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(iter));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}

@@ -210,6 +210,20 @@ bool coll_owner_gone(uint32_t pid, uint32_t tid);
 /* how many idle intervals before a key is deleted from its kernel map */
 uint32_t coll_idle_limit(double interval_s, long nkeys, uint32_t max_keys);
 
+struct bpf_map;
+struct bpf_link;
+
+/*
+ * The harvest of per-thread accumulators (bpf/syscalls.bpf.c explains
+ * them): bump *epoch (the object's mmap-ed harvest_epoch), update the
+ * map-in-map barrier with inner (the kernel then waits for an RCU grace
+ * period: no program still writes the previous epoch's bank), then run the
+ * task iterator iter, which flushes every thread's previous bank into the
+ * aggregate maps. 0 or -errno.
+ */
+int coll_harvest(uint32_t *epoch, struct bpf_map *barrier, struct bpf_map *inner,
+		 struct bpf_link *iter);
+
 /* ready-made folds: one u64 counter per CPU; n u64 counters per CPU */
 void coll_fold_u64(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max);
 

@@ -79,6 +79,15 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	return 0;
 }
 
+/* each thread accumulates in its own task storage (bpf/sched.bpf.c) */
+static int harvest(struct coll *c)
+{
+	struct sched *s = coll__skel(c);
+
+	return coll_harvest(&s->bss->harvest_epoch, s->maps.rcu_barrier, s->maps.rcu_inner,
+			    s->links.ls_harvest_sched);
+}
+
 static int culprit_desc(const void *a, const void *b)
 {
 	const struct coll_delta *x = *(const struct coll_delta *const *)a;
@@ -308,5 +317,6 @@ const struct coll_desc sched_coll_desc = {
 	.budget = budget,
 	COLL_SKEL_OPS(sched),
 	.configure = configure,
+	.harvest = harvest,
 	.to_row = to_row,
 };

@@ -73,32 +73,13 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	return 0;
 }
 
-/*
- * Each thread accumulates its calls in its own task storage, in the bank of
- * the current epoch (bpf/syscalls.bpf.c). Bump the epoch, wait until no
- * program can still be writing the previous bank (updating a map-in-map
- * makes the kernel wait for an RCU grace period), then run the task
- * iterator that flushes every thread's previous bank into syscall_lat.
- */
+/* each thread accumulates in its own task storage (bpf/syscalls.bpf.c) */
 static int harvest(struct coll *c)
 {
 	struct syscalls *s = coll__skel(c);
-	int inner = bpf_map__fd(s->maps.rcu_inner), fd;
-	__u32 zero = 0;
-	char buf[64];
-	ssize_t n;
 
-	__atomic_store_n(&s->bss->harvest_epoch, s->bss->harvest_epoch + 1, __ATOMIC_SEQ_CST);
-	if (bpf_map_update_elem(bpf_map__fd(s->maps.rcu_barrier), &zero, &inner, BPF_ANY))
-		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(s->links.ls_harvest));
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return (int)n;
+	return coll_harvest(&s->bss->harvest_epoch, s->maps.rcu_barrier, s->maps.rcu_inner,
+			    s->links.ls_harvest_sys);
 }
 
 static int errno_desc(const void *a, const void *b)
