@@ -187,6 +187,12 @@ static __always_inline void key_owner_comm(void *key, struct task_struct *task)
 	bpf_core_read_str(key, LS_COMM_LEN, &task->comm);
 }
 
+/* the leading 16 bytes of a key (pid, tid, cgid, or the comm), sized for
+ * the verifier when passed to global functions */
+struct key_owner {
+	__u8 b[16];
+};
+
 /* remember the comm of the current process under its pid, whatever --by */
 static __always_inline void note_comm_pid(__u32 pid)
 {

@@ -53,7 +53,7 @@ struct cul_slot {
 struct sched_bank {
 	__u64 used;  /* owner set this epoch */
 	__u64 claim; /* being flushed by the harvest or the dying thread */
-	__u8 owner[16];
+	struct key_owner owner;
 	__u64 stats[8]; /* struct sched_val deltas */
 	struct runq_slot runq[RUNQ_SLOTS];
 	struct cul_slot cul[CUL_SLOTS];
@@ -212,14 +212,16 @@ static __always_inline void fill_key(struct sched_key *k, struct task_struct *ta
 
 /* flushes: atomic adds, a harvest and a switch may flush into the same
  * per-CPU value on one CPU */
-static __noinline int flush_runq(const __u8 *owner, struct runq_slot *sl)
+/* global: verified once, not at every call site */
+__noinline int flush_runq(const struct key_owner *owner, struct runq_slot *sl)
 {
-	struct runq_key rk = {.bucket = sl->bucket};
+	struct runq_key rk = {};
 	struct runq_val rz = {}, *rv;
 
-	if (!sl->count)
+	if (!owner || !sl || !sl->count)
 		return 0;
 	__builtin_memcpy(&rk, owner, 16);
+	rk.bucket = sl->bucket;
 	rv = get_or_init(&runq_lat, &rk, &rz, LS_DROP_RUNQ);
 	if (rv) {
 		__sync_fetch_and_add(&rv->count, sl->count);
@@ -231,13 +233,15 @@ static __noinline int flush_runq(const __u8 *owner, struct runq_slot *sl)
 	return 0;
 }
 
-static __noinline int flush_cul(const __u8 *owner, struct cul_slot *sl)
+__noinline int flush_cul(const struct key_owner *owner, struct cul_slot *sl)
 {
-	struct culprit_key ck = {.cpid = sl->cpid, .ccgid = sl->ccgid};
+	struct culprit_key ck = {};
 	__u64 czero = 0, *cv;
 
-	if (!sl->runq_ns)
+	if (!owner || !sl || !sl->runq_ns)
 		return 0;
+	ck.cpid = sl->cpid;
+	ck.ccgid = sl->ccgid;
 	__builtin_memcpy(&ck, owner, 16);
 	cv = get_or_init(&runq_culprits, &ck, &czero, LS_DROP_CULPRIT);
 	if (cv)
@@ -246,29 +250,27 @@ static __noinline int flush_cul(const __u8 *owner, struct cul_slot *sl)
 	return 0;
 }
 
-static __noinline int flush_sched_bank(struct sched_bank *bk)
+__noinline int flush_sched_bank(struct sched_bank *bk)
 {
 	struct sched_val zero = {};
+	struct sched_key k;
 	__u64 *v;
 	int i;
 
-	if (!bk->used)
+	if (!bk || !bk->used)
 		return 0;
-	for (i = 0; i < 8; i++)
-		if (bk->stats[i])
-			break;
-	if (i < 8) {
-		v = get_or_init(&sched_stats, bk->owner, &zero, LS_DROP_SCHED);
-		if (v)
-			for (i = 0; i < 8; i++)
-				if (bk->stats[i])
-					__sync_fetch_and_add(&v[i], bk->stats[i]);
-		__builtin_memset(bk->stats, 0, sizeof(bk->stats));
-	}
+	/* a stack copy: 6.1 takes no global function's argument as a map key */
+	__builtin_memcpy(&k, &bk->owner, sizeof(k));
+	v = get_or_init(&sched_stats, &k, &zero, LS_DROP_SCHED);
+	/* no branch per counter: each would double the paths the verifier walks */
+	if (v)
+		for (i = 0; i < 8; i++)
+			__sync_fetch_and_add(&v[i], bk->stats[i]);
+	__builtin_memset(bk->stats, 0, sizeof(bk->stats));
 	for (i = 0; i < RUNQ_SLOTS; i++)
-		flush_runq(bk->owner, &bk->runq[i]);
+		flush_runq(&bk->owner, &bk->runq[i]);
 	for (i = 0; i < CUL_SLOTS; i++)
-		flush_cul(bk->owner, &bk->cul[i]);
+		flush_cul(&bk->owner, &bk->cul[i]);
 	bk->used = 0;
 	return 0;
 }
@@ -286,12 +288,12 @@ static __always_inline void flush_sched_claimed(struct sched_bank *bk)
 static __always_inline struct sched_bank *bank_of(struct task_sched *s, const struct sched_key *k)
 {
 	struct sched_bank *bk = &s->bank[harvest_epoch & 1];
-	const __u64 *o = (const __u64 *)bk->owner, *n = (const __u64 *)k;
+	const __u64 *o = (const __u64 *)&bk->owner, *n = (const __u64 *)k;
 
 	if (bk->used && (o[0] != n[0] || o[1] != n[1]))
 		flush_sched_bank(bk);
 	if (!bk->used) {
-		__builtin_memcpy(bk->owner, k, 16);
+		__builtin_memcpy(&bk->owner, k, 16);
 		bk->used = 1;
 	}
 	return bk;
@@ -417,7 +419,7 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 		struct runq_slot *sl = &bk->runq[b & (RUNQ_SLOTS - 1)];
 
 		if (sl->count && sl->bucket != b)
-			flush_runq(bk->owner, sl);
+			flush_runq(&bk->owner, sl);
 		sl->bucket = b;
 		sl->count += 1;
 		if (runq > sl->max_ns)
@@ -429,7 +431,7 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 		struct cul_slot *cs = &bk->cul[cpid & (CUL_SLOTS - 1)];
 
 		if (cs->runq_ns && (cs->cpid != cpid || cs->ccgid != prev_cgid))
-			flush_cul(bk->owner, cs);
+			flush_cul(&bk->owner, cs);
 		if (!cs->runq_ns) {
 			cs->cpid = cpid;
 			cs->ccgid = prev_cgid;

@@ -31,9 +31,9 @@ struct sys_slot {
 };
 
 struct sys_bank {
-	__u64 used;	/* owner taken and some slot written this epoch */
-	__u64 claim;	/* being flushed by the harvest or the exit hook */
-	__u8 owner[16]; /* the key's leading 16 bytes at first use (sys_key) */
+	__u64 used;		/* owner taken and some slot written this epoch */
+	__u64 claim;		/* being flushed by the harvest or the exit hook */
+	struct key_owner owner; /* the key's leading bytes at first use (sys_key) */
 	struct sys_slot slot[SYS_SLOTS];
 };
 
@@ -149,7 +149,7 @@ static __always_inline void record_errno(const struct sys_key *k, __u32 nr, long
 }
 
 /* the key's leading 16 bytes (pid, tid, cgid, or the comm) for task t */
-static __always_inline void owner_of(__u8 owner[16], struct task_struct *t, __u64 cgid)
+static __always_inline void owner_of(struct key_owner *owner, struct task_struct *t, __u64 cgid)
 {
 	struct sys_key *k = (void *)owner;
 
@@ -164,12 +164,16 @@ static __always_inline void owner_of(__u8 owner[16], struct task_struct *t, __u6
 
 /* add a slot to syscall_lat and free it; atomic adds: a harvest and an
  * exit path may flush into the same per-CPU value on one CPU */
-static __noinline int flush_slot(const __u8 *owner, struct sys_slot *sl)
+/* global: verified once, not at every call site */
+__noinline int flush_slot(const struct key_owner *owner, struct sys_slot *sl)
 {
 	struct sys_key k = {};
 	struct oct_val *v;
-	__u32 n = sl->n;
+	__u32 n;
 
+	if (!owner || !sl)
+		return 0;
+	n = sl->n;
 	if (!n)
 		return 0;
 	__builtin_memcpy(&k, owner, 16);
@@ -189,9 +193,9 @@ static __noinline int flush_slot(const __u8 *owner, struct sys_slot *sl)
 		if (key_by != LS_BY_COMM && key_by != LS_BY_CGROUP)
 			note_comm(k.pid, k.tid ? k.tid : k.pid);
 	}
+	/* no branch per bucket: each would double the paths the verifier walks */
 	for (int i = 0; i < HIST_SUB; i++)
-		if (sl->count[i])
-			__sync_fetch_and_add(&v->count[i], sl->count[i]);
+		__sync_fetch_and_add(&v->count[i], sl->count[i]);
 	__sync_fetch_and_add(&v->sum_ns, sl->sum_ns);
 	if (sl->max_ns > v->max_ns)
 		v->max_ns = sl->max_ns;
@@ -200,10 +204,12 @@ out:
 	return 0;
 }
 
-static __noinline int flush_bank(struct sys_bank *bk)
+__noinline int flush_bank(struct sys_bank *bk)
 {
+	if (!bk)
+		return 0;
 	for (int i = 0; i < SYS_SLOTS; i++)
-		flush_slot(bk->owner, &bk->slot[i]);
+		flush_slot(&bk->owner, &bk->slot[i]);
 	bk->used = 0;
 	return 0;
 }
@@ -250,12 +256,12 @@ static __always_inline int on_sys_exit(long ret)
 		ts->cgid_gen = cgroup_gen;
 	}
 	if (!bk->used) { /* first call of this thread in this epoch */
-		owner_of(bk->owner, t, ts->cgid);
+		owner_of(&bk->owner, t, ts->cgid);
 		bk->used = 1;
 	}
 	sl = &bk->slot[(nr * 7 + oct) & (SYS_SLOTS - 1)];
 	if (sl->n && (sl->nr != nr || sl->octave != oct))
-		flush_slot(bk->owner, sl);
+		flush_slot(&bk->owner, sl);
 	sl->nr = nr;
 	sl->octave = oct;
 	sl->n += 1;
@@ -265,7 +271,7 @@ static __always_inline int on_sys_exit(long ret)
 		sl->max_ns = lat;
 
 	if (ret < 0 && ret >= -4095)
-		record_errno((struct sys_key *)bk->owner, nr, ret);
+		record_errno((struct sys_key *)&bk->owner, nr, ret);
 	return 0;
 }
 
