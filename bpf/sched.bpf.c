@@ -10,6 +10,7 @@
  */
 #include "common.bpf.h"
 #include "compat.bpf.h"
+#include "harvest.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -78,26 +79,6 @@ struct task_sched {
 	__u8 verdict; /* cached filter verdict, VERDICT_* */
 	__u8 pad[3];
 	struct sched_bank bank[2];
-};
-
-/* bumped by user space once per interval, before the harvest */
-__u32 harvest_epoch = 0;
-
-struct barrier_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} rcu_inner SEC(".maps");
-
-/* updating this map-in-map makes the kernel wait for an RCU grace period */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct barrier_inner);
-} rcu_barrier SEC(".maps") = {
-	.values = {[0] = &rcu_inner},
 };
 
 struct {

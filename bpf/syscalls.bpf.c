@@ -5,6 +5,7 @@
  */
 #include "common.bpf.h"
 #include "compat.bpf.h"
+#include "harvest.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -15,7 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
  * another (syscall, octave) is flushed to syscall_lat first. Slots live in
  * two banks chosen by harvest_epoch: each interval user space bumps the
  * epoch, waits for running programs to finish (an RCU grace period, see
- * rcu_barrier), then runs ls_harvest_sys (a task iterator) that flushes every
+ * harvest.bpf.h), then runs ls_harvest_sys (a task iterator) that flushes every
  * thread's previous bank into syscall_lat, which user space then reads as
  * before. A thread that exits flushes its banks itself (ls_exit_task_*).
  */
@@ -50,27 +51,6 @@ struct task_sys {
 
 /* latscope's own tgid: its map reads would otherwise be traced by itself */
 const volatile __u32 self_tgid = 0;
-
-/* bumped by user space once per interval, before the harvest */
-__u32 harvest_epoch = 0;
-
-/* updating this map-in-map makes the kernel wait for an RCU grace period:
- * then no program still writes the bank of the previous epoch */
-struct barrier_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} rcu_inner SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct barrier_inner);
-} rcu_barrier SEC(".maps") = {
-	.values = {[0] = &rcu_inner},
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -304,7 +304,8 @@ static const struct row_schema schema = {
 const struct coll_desc sched_coll_desc = {
 	.name = "sched",
 	.needs = "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch,\n"
-		 "  cgroup:cgroup_attach_task;\n"
+		 "  sched:sched_process_exit, cgroup:cgroup_attach_task, task:task_rename;\n"
+		 "  a task iterator (ls_harvest_sched) and an array of maps (rcu_barrier);\n"
 		 "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage "
 		 "(task_sched;\n  LRU hash task_sched_lru for raw_tp)",
 	.hooks = "sched:sched_wakeup/sched_switch",

@@ -272,8 +272,9 @@ static const struct row_schema schema = {
 
 const struct coll_desc sys_coll_desc = {
 	.name = "syscalls",
-	.needs = "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit, "
-		 "cgroup:cgroup_attach_task;\n"
+	.needs = "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit,\n"
+		 "  sched:sched_process_exit, cgroup:cgroup_attach_task, task:task_rename;\n"
+		 "  a task iterator (ls_harvest_sys) and an array of maps (rcu_barrier);\n"
 		 "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU "
 		 "hash (task_comm)",
 	.hooks = "raw_syscalls:sys_enter/sys_exit",
