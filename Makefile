@@ -91,7 +91,7 @@ $(BUILD)/unit_tests: $(UNIT_SRCS) $(AGENT_OBJS) $(LIB_OBJS) $(wildcard tests/uni
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(AGENT_OBJS) $(LIB_OBJS) -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/workloads/%.c | $(BUILD)/tests
+$(BUILD)/tests/%: tests/workloads/%.c $(wildcard tests/workloads/*.h) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE $< -o $@ -lpthread -lm
 
@@ -137,7 +137,7 @@ install: $(BUILD)/latscope
 	install -D -m 0755 $(BUILD)/latscope $(DESTDIR)$(PREFIX)/sbin/latscope
 
 # the kernel's style, see .clang-format (vmlinux.h is generated)
-FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c
+FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c tests/workloads/*.h
 
 format:
 	clang-format -i $(FORMAT_SRCS)

@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "stdin_line.h"
 
 #define COMM_LEN	16
 #define MAX_NAME_LEN	(COMM_LEN - 1 - 2) /* room for "-p" */
@@ -68,25 +69,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Read one line from fd 0 with plain read() calls; returns its length, 0 at EOF. */
-static ssize_t read_line(char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		ssize_t r = read(0, buf + n, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (buf[n++] == '\n')
-			break;
-	}
-	buf[n] = '\0';
-	return n;
 }
 
 /* NAME goes into the JSON line unescaped: printable ASCII only. */

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "stdin_line.h"
 
 static long parse_arg(const char *s, const char *what)
 {
@@ -48,25 +49,6 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
-}
-
-/* Read one line from fd 0 with plain read() calls; returns its length, 0 at EOF. */
-static ssize_t read_line(char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		ssize_t r = read(0, buf + n, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (buf[n++] == '\n')
-			break;
-	}
-	buf[n] = '\0';
-	return n;
 }
 
 int main(int argc, char **argv)
