@@ -178,6 +178,97 @@ struct ls_owner {
 	__u8 pad[7];
 };
 
+/*
+ * `slow`: one ring-buffer record per syscall at or over the threshold.
+ * sys_class (rodata, one byte per syscall number, filled by user space
+ * from user/sysclass.c) says where the fd is and which calls are left out.
+ */
+enum ls_sys_class {
+	LS_SC_FD_ARG0 = 1 << 0,	  /* the first argument is an fd */
+	LS_SC_FD_RET = 1 << 1,	  /* a non-negative return is a new fd */
+	LS_SC_HIDE = 1 << 2,	  /* never reported (idle wait, or not --syscall) */
+	LS_SC_FUTEX = 1 << 3,	  /* futex: a WAIT op is an idle wait */
+	LS_SC_URING = 1 << 4,	  /* io_uring_enter: GETEVENTS is an idle wait */
+	LS_SC_HIDE_WAIT = 1 << 5, /* with FUTEX/URING: hide the waiting kind (HIDE
+				   * then hides only the other kind) */
+};
+
+/* slow_event.flags */
+#define LS_SLOW_WAIT 1 /* futex WAIT op / io_uring_enter GETEVENTS */
+
+enum ls_wake_ctx {
+	LS_WAKE_NONE = 0, /* not woken during the call */
+	LS_WAKE_TASK,	  /* by the task pid/tid/comm */
+	LS_WAKE_SOFTIRQ,  /* in a softirq (vec) over the task pid/tid/comm */
+	LS_WAKE_HARDIRQ,  /* in an interrupt handler (irq, name) over pid/tid/comm */
+	LS_WAKE_HRTIMER,  /* in an hrtimer callback (hardirq or, vec set, softirq) */
+};
+
+struct ls_waker {
+	__u8 ctx; /* enum ls_wake_ctx */
+	__u8 vec; /* softirq vector + 1 for SOFTIRQ (and HRTIMER in a softirq) */
+	__u16 pad;
+	__s32 irq; /* HARDIRQ: the irq number */
+	__u32 pid, tid;
+	char comm[LS_COMM_LEN];
+	char name[LS_COMM_LEN]; /* HARDIRQ: the handler's name */
+};
+
+enum ls_fd_type {
+	LS_FD_NONE = 0, /* no fd, or not resolved */
+	LS_FD_TCP,
+	LS_FD_UDP,
+	LS_FD_UNIX,
+	LS_FD_FILE,
+	LS_FD_PIPE,
+	LS_FD_ANON, /* anon inode: path holds its name ("[eventfd]") */
+	LS_FD_SOCK, /* another socket family or protocol */
+	LS_FD_OTHER,
+};
+
+#define LS_PATH_COMPS 8	  /* path components kept, leaf last */
+#define LS_PATH_MAX   256 /* bytes of path kept */
+
+struct ls_fd {
+	__s32 fd;
+	__u8 type;	/* enum ls_fd_type */
+	__u8 truncated; /* path lost components past LS_PATH_COMPS or bytes */
+	__u16 family;	/* sockets */
+	__u16 lport, rport;
+	__u32 mnt_id; /* files: the mount the path is relative to */
+	__u8 laddr[16], raddr[16];
+	char path[2 * LS_PATH_MAX]; /* "/a/b/c" relative to the mount; the
+				      * second half is room for bounded writes */
+};
+
+struct slow_event {
+	__u64 start_ns; /* bpf_ktime_get_ns() at sys_enter (CLOCK_MONOTONIC) */
+	__u64 lat_ns;
+	__u64 oncpu_ns;
+	__u64 runq_ns;
+	__u64 preempted_ns; /* part of runq_ns: runnable after a preemption */
+	__u64 blocked_ns;
+	__u64 disk_ns; /* part of blocked_ns: uninterruptible (D) */
+	__s64 ret;
+	__u64 cgid;
+	__u32 pid, tid;
+	__u32 switches;
+	__u32 cpu;
+	__u16 nr;
+	__u16 flags; /* LS_SLOW_* */
+	__u32 pad;
+	char comm[LS_COMM_LEN];
+	struct ls_waker waker;
+	struct ls_fd fd;
+};
+
+/* slow_drops indexes */
+enum ls_slow_drop {
+	LS_SLOW_RATE_LIMITED = 0, /* refused by the token bucket */
+	LS_SLOW_LOST,		  /* ring buffer full */
+	LS_SLOW_DROPS,
+};
+
 #ifdef __cplusplus
 #define LS_STATIC_ASSERT static_assert
 #else
@@ -197,5 +288,8 @@ LS_STATIC_ASSERT(sizeof(struct culprit_key) == 32, "culprit_key layout");
 LS_STATIC_ASSERT(sizeof(struct conn_key) == 40, "conn_key layout");
 LS_STATIC_ASSERT(sizeof(struct conn_val) == 80, "conn_val layout");
 LS_STATIC_ASSERT(sizeof(struct conn_hist_key) == 48, "conn_hist_key layout");
+
+LS_STATIC_ASSERT(sizeof(struct ls_waker) == 48, "ls_waker layout");
+LS_STATIC_ASSERT(sizeof(struct slow_event) % 8 == 0, "slow_event layout");
 
 #endif /* LATSCOPE_H */

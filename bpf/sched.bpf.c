@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Scheduler accounting from sched:sched_wakeup, sched_wakeup_new and
+ * Scheduler accounting from sched:sched_waking, sched_wakeup_new and
  * sched_switch: run-queue latency, on-CPU time, off-CPU time split by why
  * the task left the CPU, and who held the CPU while a task waited.
  *
@@ -11,6 +11,7 @@
 #include "common.bpf.h"
 #include "compat.bpf.h"
 #include "harvest.bpf.h"
+#include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,60 +36,8 @@ char LICENSE[] SEC("license") = "GPL";
  * culprit is flushed first; a bank whose owner key changes (cgroup move,
  * comm change with --by comm) is flushed first.
  */
-#define RUNQ_SLOTS 8 /* direct-mapped by bucket */
-#define CUL_SLOTS  4 /* direct-mapped by culprit tgid */
-
-struct runq_slot {
-	__u32 bucket;
-	__u32 count;
-	__u64 max_ns;
-};
-
-struct cul_slot {
-	__u32 cpid;
-	__u32 pad;
-	__u64 ccgid;
-	__u64 runq_ns; /* 0: free */
-};
-
-struct sched_bank {
-	__u64 used;  /* owner set this epoch */
-	__u64 claim; /* being flushed by the harvest or the dying thread */
-	struct key_owner owner;
-	__u64 stats[8]; /* struct sched_val deltas */
-	struct runq_slot runq[RUNQ_SLOTS];
-	struct cul_slot cul[CUL_SLOTS];
-};
-
-struct task_sched {
-	__u64 ts_oncpu;	   /* switched in at; 0: not known to be on CPU */
-	__u64 ts_off;	   /* switched out at; 0: not known to be off CPU */
-	__u64 ts_runnable; /* runnable (woken or preempted) since; 0: not waiting */
-	__u64 cgid;	   /* cgroup id, cached (common.bpf.h) */
-	__u64 cgid_gen;	   /* cgroup_gen when cgid was read */
-	__u32 tgid;
-	__u32 off_state; /* state when it left the CPU, or OFF_PREEMPTED */
-	__u32 waker_pid; /* who woke it last */
-	__u32 waker_tid;
-	/* per-thread totals since attach (for the slow-syscall breakdown) */
-	__u64 oncpu_ns;
-	__u64 runq_ns;
-	__u64 blocked_ns;
-	__u64 disk_ns;
-	__u32 switches;
-	__u8 verdict; /* cached filter verdict, VERDICT_* */
-	__u8 pad[3];
-	struct sched_bank bank[2];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_sched);
-} task_sched SEC(".maps");
-
 /* raw_tp fallback only; user space shrinks it to 1 entry otherwise */
+const volatile __u32 state_in_lru = 0;
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -120,12 +69,27 @@ struct {
 /* a new LRU entry's value: too large for the BPF stack; never written */
 static struct task_sched sched_zero;
 
-static __always_inline struct task_sched *state_of(struct task_struct *t, __u32 tid, bool btf)
+/* the scheduler part of a thread's state; *call its in-flight syscall's
+ * breakdown when `slow` runs and it is inside one (tp_btf only), else NULL */
+static __always_inline struct task_sched *state_of(struct task_struct *t, __u32 tid, bool btf,
+						   struct call_acct **call, __u64 *call_start)
 {
 	struct task_sched *s;
 
-	if (btf)
-		return bpf_task_storage_get(&task_sched, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	*call = NULL;
+	*call_start = 0;
+	if (btf) {
+		struct task_state *st =
+			bpf_task_storage_get(&task_state, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (!st)
+			return NULL;
+		if (slow_on && st->sys.start_ns) {
+			*call = &st->call;
+			*call_start = st->sys.start_ns;
+		}
+		return &st->sched;
+	}
 	s = bpf_map_lookup_elem(&task_sched_lru, &tid);
 	if (s)
 		return s;
@@ -280,22 +244,82 @@ static __always_inline struct sched_bank *bank_of(struct task_sched *s, const st
 	return bk;
 }
 
+/*
+ * Interrupt context of each CPU, for naming wakers (`slow` only): set and
+ * cleared by the irq_handler, softirq and hrtimer_expire entry/exit
+ * tracepoints, which are loaded only when `slow` runs.
+ */
+struct irq_ctx {
+	__u32 irq;     /* irq number + 1 while a handler runs, else 0 */
+	__u32 soft;    /* softirq vector + 1 while one runs, else 0 */
+	__u32 hrtimer; /* an hrtimer callback runs */
+	__u32 pad;
+	__u64 action; /* the handler's struct irqaction */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct irq_ctx);
+} irq_ctx SEC(".maps");
+
+static __always_inline struct irq_ctx *this_irq_ctx(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&irq_ctx, &zero);
+}
+
+/* the current context woke a thread inside a traced call */
+static __always_inline void note_waker(struct call_acct *call, __u64 cur)
+{
+	struct ls_waker *w = &call->waker;
+	struct irq_ctx *ic = this_irq_ctx();
+
+	w->ctx = LS_WAKE_TASK;
+	w->vec = 0;
+	w->irq = 0;
+	w->name[0] = 0;
+	if (ic && ic->irq) {
+		struct irqaction *a = (void *)ic->action;
+
+		w->ctx = LS_WAKE_HARDIRQ;
+		w->irq = ic->irq - 1;
+		bpf_probe_read_kernel_str(w->name, sizeof(w->name), BPF_CORE_READ(a, name));
+	} else if (ic && ic->hrtimer) {
+		w->ctx = LS_WAKE_HRTIMER;
+		w->vec = ic->soft;
+	} else if (ic && ic->soft) {
+		w->ctx = LS_WAKE_SOFTIRQ;
+		w->vec = ic->soft;
+	}
+	/* the waker, or the task the interrupt ran over */
+	w->pid = cur >> 32;
+	w->tid = (__u32)cur;
+	bpf_get_current_comm(w->comm, sizeof(w->comm));
+	call->dirty = 1;
+}
+
+/* at sched_waking, which runs in the waker's context (sched_wakeup may run
+ * on the wakee's CPU over the idle task and name the wrong waker) */
 static __always_inline int on_wakeup(struct task_struct *p, bool btf)
 {
 	struct task_sched *s;
-	__u64 cur = bpf_get_current_pid_tgid();
+	struct call_acct *call;
+	__u64 start;
 	__u32 tid = BPF_CORE_READ(p, pid);
 
 	if (!tid)
 		return 0;
-	s = state_of(p, tid, btf);
+	s = state_of(p, tid, btf, &call, &start);
 	if (!s)
 		return 0;
 	/* keep the earliest: a task already waiting stays waiting since then */
 	if (!s->ts_runnable)
 		s->ts_runnable = bpf_ktime_get_ns();
-	s->waker_pid = cur >> 32;
-	s->waker_tid = (__u32)cur;
+	if (call)
+		note_waker(call, bpf_get_current_pid_tgid());
 	return 0;
 }
 
@@ -308,10 +332,12 @@ static __always_inline __u64 account_prev(struct task_struct *prev, bool runnabl
 	struct task_sched *s;
 	struct sched_key k = {};
 	struct sched_bank *bk;
+	struct call_acct *call;
+	__u64 start;
 
 	if (!tid) /* the idle task */
 		return 0;
-	s = state_of(prev, tid, btf);
+	s = state_of(prev, tid, btf, &call, &start);
 	if (!s) {
 		count_drop(LS_DROP_TASK);
 		return 0;
@@ -331,9 +357,13 @@ static __always_inline __u64 account_prev(struct task_struct *prev, bool runnabl
 			flush_sched_claimed(&s->bank[1]);
 		}
 	}
-	if (s->ts_oncpu)
-		s->oncpu_ns += now - s->ts_oncpu;
-	s->switches += 1;
+	if (call) { /* on CPU inside the call since it began or came back */
+		__u64 from = s->ts_oncpu > start ? s->ts_oncpu : start;
+
+		call->oncpu_ns += now > from ? now - from : 0;
+		call->switches += 1;
+		call->dirty = 1;
+	}
 	s->ts_oncpu = 0;
 	s->ts_off = now;
 	s->off_state = runnable ? OFF_PREEMPTED : state;
@@ -349,10 +379,12 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 	struct task_sched *s;
 	struct sched_key k = {};
 	struct sched_bank *bk;
+	struct call_acct *call;
+	__u64 start;
 
 	if (!tid)
 		return;
-	s = state_of(next, tid, btf);
+	s = state_of(next, tid, btf, &call, &start);
 	if (!s) {
 		count_drop(LS_DROP_TASK);
 		return;
@@ -368,10 +400,16 @@ static __always_inline void account_next(struct task_struct *next, __u64 now, __
 	state = s->ts_off ? s->off_state : OFF_PREEMPTED;
 	s->ts_off = 0;
 	s->ts_runnable = 0;
-	s->runq_ns += runq;
-	s->blocked_ns += blocked;
-	if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD) && state != OFF_PREEMPTED)
-		s->disk_ns += blocked;
+	if (call) { /* off CPU inside the call: waiting for a CPU, or blocked */
+		call->runq_ns += runq;
+		if (state == OFF_PREEMPTED)
+			call->preempted_ns += runq;
+		call->blocked_ns += blocked;
+		if ((state & TASK_UNINTERRUPTIBLE) && !(state & TASK_NOLOAD) &&
+		    state != OFF_PREEMPTED)
+			call->disk_ns += blocked;
+		call->dirty = 1;
+	}
 
 	if (!other_wanted(next, s))
 		return;
@@ -426,7 +464,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next, bool btf)
 {
 	__u64 now = bpf_ktime_get_ns(), cur = bpf_get_current_pid_tgid();
-	__u32 state = task_state(prev);
+	__u32 state = task_run_state(prev);
 	/* preempted tasks stay on the run queue whatever their state says */
 	bool runnable = preempt || state == TASK_RUNNING;
 
@@ -436,7 +474,7 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup")
+SEC("tp_btf/sched_waking")
 int BPF_PROG(ls_wakeup_btf, struct task_struct *p)
 {
 	return on_wakeup(p, true);
@@ -454,7 +492,7 @@ int BPF_PROG(ls_switch_btf, bool preempt, struct task_struct *prev, struct task_
 	return on_switch(preempt, prev, next, true);
 }
 
-SEC("raw_tp/sched_wakeup")
+SEC("raw_tp/sched_waking")
 int BPF_PROG(ls_wakeup_raw, struct task_struct *p)
 {
 	return on_wakeup(p, false);
@@ -479,17 +517,85 @@ SEC("iter/task")
 int ls_harvest_sched(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
+	struct task_state *st;
 	struct task_sched *s;
 	__u32 tid;
 
 	if (!t)
 		return 0;
-	s = bpf_task_storage_get(&task_sched, t, 0, 0);
-	if (!s) { /* the raw_tp flavour keeps its state by tid */
+	if (state_in_lru) { /* the raw_tp flavour keeps its state by tid */
 		tid = t->pid;
 		s = bpf_map_lookup_elem(&task_sched_lru, &tid);
+	} else {
+		st = bpf_task_storage_get(&task_state, t, 0, 0);
+		if (!st)
+			return 0;
+		s = &st->sched;
 	}
 	if (s)
 		flush_sched_claimed(&s->bank[(harvest_epoch - 1) & 1]);
+	return 0;
+}
+
+/* interrupt context, for `slow`'s wakers; autoloaded only when it runs */
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(ls_irq_in_btf, int irq, struct irqaction *action)
+{
+	struct irq_ctx *ic = this_irq_ctx();
+
+	if (ic) {
+		ic->irq = irq + 1;
+		ic->action = (__u64)action;
+	}
+	return 0;
+}
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(ls_irq_out_btf)
+{
+	struct irq_ctx *ic = this_irq_ctx();
+
+	if (ic)
+		ic->irq = 0;
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(ls_soft_in_btf, unsigned int vec)
+{
+	struct irq_ctx *ic = this_irq_ctx();
+
+	if (ic)
+		ic->soft = vec + 1;
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(ls_soft_out_btf)
+{
+	struct irq_ctx *ic = this_irq_ctx();
+
+	if (ic)
+		ic->soft = 0;
+	return 0;
+}
+
+SEC("tp_btf/hrtimer_expire_entry")
+int BPF_PROG(ls_hrt_in_btf)
+{
+	struct irq_ctx *ic = this_irq_ctx();
+
+	if (ic)
+		ic->hrtimer = 1;
+	return 0;
+}
+
+SEC("tp_btf/hrtimer_expire_exit")
+int BPF_PROG(ls_hrt_out_btf)
+{
+	struct irq_ctx *ic = this_irq_ctx();
+
+	if (ic)
+		ic->hrtimer = 0;
 	return 0;
 }

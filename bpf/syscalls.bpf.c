@@ -6,6 +6,7 @@
 #include "common.bpf.h"
 #include "compat.bpf.h"
 #include "harvest.bpf.h"
+#include "slow.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -20,44 +21,8 @@ char LICENSE[] SEC("license") = "GPL";
  * thread's previous bank into syscall_lat, which user space then reads as
  * before. A thread that exits flushes its banks itself (ls_exit_task_*).
  */
-#define SYS_SLOTS 8 /* per bank, a power of two */
-
-struct sys_slot {
-	__u16 nr;
-	__u16 octave;
-	__u32 n; /* calls in this slot; 0: free */
-	__u32 count[HIST_SUB];
-	__u64 sum_ns;
-	__u64 max_ns;
-};
-
-struct sys_bank {
-	__u64 used;		/* owner taken and some slot written this epoch */
-	__u64 claim;		/* being flushed by the harvest or the exit hook */
-	struct key_owner owner; /* the key's leading bytes at first use (sys_key) */
-	struct sys_slot slot[SYS_SLOTS];
-};
-
-/* per-thread state, freed by the kernel together with the task */
-struct task_sys {
-	__u64 start_ns; /* 0: not inside a traced syscall */
-	__u32 nr;
-	__u8 seen; /* the checks below were made */
-	__u8 self; /* a thread of latscope itself: not traced */
-	__u16 pad;
-	__u64 cgid, cgid_gen; /* cached_cgroup_id() */
-	struct sys_bank bank[2];
-};
-
 /* latscope's own tgid: its map reads would otherwise be traced by itself */
 const volatile __u32 self_tgid = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_sys);
-} task_sys SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -75,6 +40,7 @@ struct {
 
 static __always_inline int on_sys_enter(long id)
 {
+	struct task_state *st;
 	struct task_sys *ts;
 	__u64 pid_tgid;
 
@@ -85,18 +51,21 @@ static __always_inline int on_sys_enter(long id)
 		if (!current_wanted(pid_tgid))
 			return 0;
 	}
-	ts = bpf_task_storage_get(&task_sys, bpf_get_current_task_btf(), 0,
+	st = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts) {
+	if (!st) {
 		count_drop(LS_DROP_TASK);
 		return 0;
 	}
+	ts = &st->sys;
 	if (!ts->seen) { /* first syscall of this thread since we attached */
 		ts->seen = 1;
 		ts->self = bpf_get_current_pid_tgid() >> 32 == self_tgid;
 	}
 	if (ts->self)
 		return 0;
+	if (slow_on && st->call.dirty) /* the breakdown of the previous call */
+		__builtin_memset(&st->call, 0, sizeof(st->call));
 	ts->nr = id;
 	ts->start_ns = bpf_ktime_get_ns();
 	return 0;
@@ -203,26 +172,31 @@ static __always_inline void flush_claimed(struct sys_bank *bk)
 	__sync_lock_test_and_set(&bk->claim, 0); /* release, with a full barrier */
 }
 
-static __always_inline int on_sys_exit(long ret)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_state *st;
 	struct task_sys *ts;
 	struct sys_bank *bk;
 	struct sys_slot *sl;
 	__u32 b, oct, nr;
-	__u64 lat;
+	__u64 lat, now;
 
 	/* an unselected thread: no state to look up */
 	if (any_task_filter() && !current_wanted(bpf_get_current_pid_tgid()))
 		return 0;
 	/* no entry or no start: the syscall began before we attached, or the
 	 * thread was filtered out at entry */
-	ts = bpf_task_storage_get(&task_sys, t, 0, 0);
-	if (!ts || !ts->start_ns)
+	st = bpf_task_storage_get(&task_state, t, 0, 0);
+	if (!st || !st->sys.start_ns)
 		return 0;
-	lat = bpf_ktime_get_ns() - ts->start_ns;
-	ts->start_ns = 0;
+	ts = &st->sys;
+	now = bpf_ktime_get_ns();
+	lat = now - ts->start_ns;
 	nr = ts->nr;
+	if (slow_on && lat >= slow_threshold_ns)
+		slow_report(st, regs, ret, now);
+	ts->start_ns = 0;
 	b = hist_bucket(lat);
 	oct = b / HIST_SUB;
 
@@ -260,13 +234,13 @@ SEC("iter/task")
 int ls_harvest_sys(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
-	struct task_sys *ts;
+	struct task_state *st;
 
 	if (!t)
 		return 0;
-	ts = bpf_task_storage_get(&task_sys, t, 0, 0);
-	if (ts)
-		flush_claimed(&ts->bank[(harvest_epoch - 1) & 1]);
+	st = bpf_task_storage_get(&task_state, t, 0, 0);
+	if (st)
+		flush_claimed(&st->sys.bank[(harvest_epoch - 1) & 1]);
 	return 0;
 }
 
@@ -274,13 +248,13 @@ int ls_harvest_sys(struct bpf_iter__task *ctx)
  * previous one (the harvest may be at it) */
 static __always_inline int on_task_exit(void)
 {
-	struct task_sys *ts = bpf_task_storage_get(&task_sys, bpf_get_current_task_btf(), 0, 0);
+	struct task_state *st = bpf_task_storage_get(&task_state, bpf_get_current_task_btf(), 0, 0);
 	__u32 e = harvest_epoch;
 
-	if (!ts)
+	if (!st)
 		return 0;
-	flush_claimed(&ts->bank[e & 1]);
-	flush_claimed(&ts->bank[(e - 1) & 1]);
+	flush_claimed(&st->sys.bank[e & 1]);
+	flush_claimed(&st->sys.bank[(e - 1) & 1]);
 	return 0;
 }
 
@@ -305,7 +279,7 @@ int BPF_PROG(ls_enter_btf, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ls_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(ret);
+	return on_sys_exit(regs, ret);
 }
 
 SEC("raw_tp/sys_enter")
@@ -317,7 +291,7 @@ int BPF_PROG(ls_enter_raw, struct pt_regs *regs, long id)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(ls_exit_raw, struct pt_regs *regs, long ret)
 {
-	return on_sys_exit(ret);
+	return on_sys_exit(regs, ret);
 }
 
 GEN_PROGS

@@ -118,6 +118,44 @@ int coll_apply_filters(struct bpf_object *obj, const struct filter_opts *f, char
 	return 0;
 }
 
+/* the maps of d another collector's object already created: reuse them */
+static int reuse_shared(struct bpf_object *obj, const struct coll_desc *d,
+			const struct coll_shared *sh, char *why, size_t why_len)
+{
+	for (size_t i = 0; sh && d->shared && d->shared[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, d->shared[i]);
+		int err;
+
+		for (int j = 0; m && j < sh->n; j++) {
+			if (strcmp(sh->m[j].name, d->shared[i]))
+				continue;
+			err = bpf_map__reuse_fd(m, sh->m[j].fd);
+			if (err) {
+				snprintf(why, why_len, "cannot share map %s: %s", d->shared[i],
+					 strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/* remember the shared maps this object created, for the next collectors */
+static void note_shared(struct bpf_object *obj, const struct coll_desc *d, struct coll_shared *sh)
+{
+	for (size_t i = 0; sh && d->shared && d->shared[i]; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, d->shared[i]);
+		int j;
+
+		for (j = 0; j < sh->n && strcmp(sh->m[j].name, d->shared[i]); j++)
+			;
+		if (m && j == sh->n && sh->n < COLL_MAX_SHARED) {
+			sh->m[sh->n].name = d->shared[i];
+			sh->m[sh->n++].fd = bpf_map__fd(m);
+		}
+	}
+}
+
 /* open, configure, load and attach one flavour (tp_btf when btf) */
 static int open_variant(struct coll *c, const struct coll_opts *o, bool btf, char *why,
 			size_t why_len)
@@ -157,9 +195,13 @@ static int open_variant(struct coll *c, const struct coll_opts *o, bool btf, cha
 	}
 	err = d->configure(s, o, btf);
 	if (err) {
-		snprintf(why, why_len, "cannot configure BPF object: %s", strerror(-err));
+		snprintf(why, why_len, "cannot configure BPF object (%s): %s", flavour,
+			 strerror(-err));
 		goto destroy;
 	}
+	err = reuse_shared(obj, d, o->shared, why, why_len);
+	if (err)
+		goto destroy;
 	err = d->skel_load(s);
 	if (err) {
 		snprintf(why, why_len, "cannot load %s programs: %s", flavour, strerror(-err));
@@ -174,6 +216,7 @@ static int open_variant(struct coll *c, const struct coll_opts *o, bool btf, cha
 			 strerror(-err));
 		goto destroy;
 	}
+	note_shared(obj, d, o->shared);
 	c->skel = s;
 	c->variant = flavour;
 	c->task_comm = bpf_object__find_map_by_name(obj, "task_comm");
@@ -242,6 +285,11 @@ const char *coll__variant(const struct coll *c)
 void *coll__skel(const struct coll *c)
 {
 	return c->skel;
+}
+
+struct bpf_map *coll__map(const struct coll *c, const char *name)
+{
+	return c->skel ? bpf_object__find_map_by_name(c->d->skel_obj(c->skel), name) : NULL;
 }
 
 void coll__free(struct coll *c)

@@ -44,8 +44,28 @@ struct tcp_filter {
 	unsigned int prefix; /* bits */
 };
 
+/* `slow` (bpf/slow.bpf.h): NULL in coll_opts when it does not run */
+struct slow_opts {
+	uint64_t threshold_ns;
+	uint32_t max_rate;  /* events per second, in-kernel token bucket */
+	uint8_t *sys_class; /* LS_MAX_SYSCALL bytes, enum ls_sys_class */
+};
+
+/* maps several collectors' objects share (coll_desc.shared): the first to
+ * load creates each, the others reuse it */
+#define COLL_MAX_SHARED 4
+struct coll_shared {
+	struct {
+		const char *name;
+		int fd; /* owned by the object that created it */
+	} m[COLL_MAX_SHARED];
+	int n;
+};
+
 struct coll_opts {
 	struct filter_opts filter;
+	const struct slow_opts *slow;
+	struct coll_shared *shared;   /* NULL: nothing shared */
 	const struct tcp_filter *tcp; /* NULL: none */
 	enum attach_mode attach;
 	uint32_t max_keys; /* size of the collector's largest map; 0: default */
@@ -98,6 +118,8 @@ struct coll_desc {
 	size_t id_len;
 	const struct coll_map *maps;
 	size_t nmaps;
+	/* maps shared with other collectors' objects, NULL-terminated */
+	const char *const *shared;
 	uint32_t (*default_keys)(int ncpu);
 	/* --max-keys N sizes this collector's largest map to N / max_keys_div
 	 * (README, Memory) */
@@ -183,6 +205,8 @@ const struct coll_desc *coll__desc(const struct coll *c);
 /* "tp_btf" or "raw_tp" */
 const char *coll__variant(const struct coll *c);
 void *coll__skel(const struct coll *c);
+/* a map of the collector's object by name, or NULL */
+struct bpf_map *coll__map(const struct coll *c, const char *name);
 
 /*
  * Read the maps and append this interval's rows to iv's table of the

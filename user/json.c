@@ -222,3 +222,9 @@ void jw_null(struct jw *w, const char *name)
 	prefix(w, name);
 	fputs_unlocked("null", w->f);
 }
+
+void jw_bool(struct jw *w, const char *name, bool v)
+{
+	prefix(w, name);
+	fputs_unlocked(v ? "true" : "false", w->f);
+}

@@ -41,5 +41,6 @@ void jw_int(struct jw *w, const char *name, int64_t v);
 /* up to 3 decimals, trailing zeros trimmed; non-finite becomes null */
 void jw_num(struct jw *w, const char *name, double v);
 void jw_null(struct jw *w, const char *name);
+void jw_bool(struct jw *w, const char *name, bool v);
 
 #endif

@@ -17,6 +17,8 @@
 #include "probe.h"
 #include "schema.h"
 #include "sink.h"
+#include "slow.h"
+#include "sysclass.h"
 #include "util.h"
 
 #ifndef LATSCOPE_VERSION
@@ -60,9 +62,17 @@ static enum attach_mode attach_mode_from_env(void)
 	return ATTACH_AUTO;
 }
 
+/* the collectors `slow` needs: syscalls (the events), sched (the breakdown) */
+static bool slow_needs(const char *name)
+{
+	return !strcmp(name, "syscalls") || !strcmp(name, "sched");
+}
+
 /* is collector d switched on by the options? */
 static bool coll_wanted(const struct options *o, const struct coll_desc *d)
 {
+	if (!strcmp(o->cmd, "slow"))
+		return slow_needs(d->name);
 	for (int i = 0; i < o->noff; i++)
 		if (!strcmp(o->off[i], d->name))
 			return false;
@@ -86,9 +96,11 @@ static void collectors__free(struct collectors *cs)
  * switched off with one line saying why; only when none starts is it an
  * error (returns -ENOENT).
  */
-static int collectors__open(struct collectors *cs, const struct options *o, int cg_fd)
+static int collectors__open(struct collectors *cs, const struct options *o, int cg_fd,
+			    const struct slow_opts *slow)
 {
 	struct coll_opts co = {};
+	struct coll_shared shared = {};
 	char why[256];
 
 	co.filter.by = o->by;
@@ -100,6 +112,8 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	co.tcp = &o->tcp;
 	co.attach = attach_mode_from_env();
 	co.interval_s = o->interval_ns / 1e9;
+	co.slow = slow;
+	co.shared = &shared;
 	for (size_t i = 0; i < coll_count && cs->n < ARRAY_SIZE(cs->c); i++) {
 		const struct coll_desc *d = coll_all[i];
 
@@ -114,16 +128,73 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	return cs->n ? 0 : -ENOENT;
 }
 
-static int cmd_top(const struct options *o)
+/* slow: both its collectors up, sched in the flavour that gives the
+ * breakdown; the reader of their events. NULL with a message logged. */
+static struct slow_reader *slow_start(struct collectors *cs, const struct options *o,
+				      struct names *names)
+{
+	struct bpf_map *events = NULL, *drops = NULL;
+	bool sched = false;
+	struct slow_reader *r;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		if (!events)
+			events = coll__map(cs->c[i], "slow_events");
+		if (!drops)
+			drops = coll__map(cs->c[i], "slow_drops");
+		sched |= !strcmp(coll__desc(cs->c[i])->name, "sched");
+	}
+	if (!events || !drops || !sched) {
+		log_error("slow needs the syscalls and sched collectors (sched on tp_btf "
+			  "tracepoints); see 'latscope check'");
+		return NULL;
+	}
+	r = slow_reader__new(events, drops, names, o->json, stdout);
+	if (!r)
+		log_error("cannot read the slow-call ring buffer: %s", strerror(errno));
+	return r;
+}
+
+/* wait until deadline (CLOCK_MONOTONIC ns) or a signal, rendering slow
+ * events meanwhile when there is a reader. 0 or -EPIPE */
+static int wait_until(uint64_t deadline, struct slow_reader *slow)
+{
+	struct timespec ts = {.tv_sec = deadline / 1000000000ULL,
+			      .tv_nsec = deadline % 1000000000ULL};
+
+	if (!slow) {
+		while (!stop_signal &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		return 0;
+	}
+	for (;;) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		int ms, n;
+
+		if (stop_signal || now >= deadline)
+			return 0;
+		ms = (int)((deadline - now + 999999) / 1000000);
+		n = slow_reader__poll(slow, ms > 100 ? 100 : ms);
+		if (n == -EPIPE)
+			return n;
+	}
+}
+
+static int cmd_run(const struct options *o)
 {
 	struct collectors cs = {};
 	struct names *names = NULL;
 	struct interval iv = {};
 	struct text_opts to = {};
+	struct slow_reader *slow = NULL;
+	struct slow_opts so = {};
+	uint8_t sys_class[LS_MAX_SYSCALL];
+	bool is_slow = !strcmp(o->cmd, "slow");
 	char why[256], what[160] = "";
 	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
 	int err = 0, cg_fd = -1;
-	bool tty = !o->json && isatty(STDOUT_FILENO), any = false;
+	bool tty = !is_slow && !o->json && isatty(STDOUT_FILENO), any = false;
 
 	if (!probe_privileges(why, sizeof(why))) {
 		log_error("%s; try: sudo latscope", why);
@@ -140,6 +211,15 @@ static int cmd_top(const struct options *o)
 		log_error("nothing to trace: the collectors asked for are switched off");
 		return 2;
 	}
+	if (is_slow) {
+		if (sysclass_build(sys_class, o->all, o->syscalls, why, sizeof(why))) {
+			log_error("%s", why);
+			return 2;
+		}
+		so.threshold_ns = o->threshold_ns;
+		so.max_rate = (uint32_t)o->max_rate;
+		so.sys_class = sys_class;
+	}
 	if (o->cgroup) {
 		cg_fd = cgroup_open(o->cgroup, why, sizeof(why));
 		if (cg_fd < 0) {
@@ -153,8 +233,12 @@ static int cmd_top(const struct options *o)
 		err = 1;
 		goto cleanup;
 	}
-	if (collectors__open(&cs, o, cg_fd)) {
+	if (collectors__open(&cs, o, cg_fd, is_slow ? &so : NULL)) {
 		log_error("no collector could start; see 'latscope check'");
+		err = 1;
+		goto cleanup;
+	}
+	if (is_slow && !(slow = slow_start(&cs, o, names))) {
 		err = 1;
 		goto cleanup;
 	}
@@ -182,13 +266,10 @@ static int cmd_top(const struct options *o)
 	t_prev = clock_ns(CLOCK_MONOTONIC);
 	deadline = t_prev + o->interval_ns;
 	for (;;) {
-		struct timespec ts = {.tv_sec = deadline / 1000000000ULL,
-				      .tv_nsec = deadline % 1000000000ULL};
 		uint64_t now;
 
-		while (!stop_signal &&
-		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
+		if (wait_until(deadline, slow))
+			break; /* reader went away */
 		now = clock_ns(CLOCK_MONOTONIC);
 		/* on a signal, a pipe still gets the partial interval: no data lost */
 		if (stop_signal && (tty || now - t_prev < o->interval_ns / 20))
@@ -206,10 +287,15 @@ static int cmd_top(const struct options *o)
 				goto cleanup;
 			}
 		}
-		interval__summarize(&iv);
-		interval__sort(&iv, to.sort);
-		err = o->json ? sink_json__render(stdout, &iv)
-			      : sink_text__render(stdout, &iv, &to);
+		if (slow) { /* the maps are read all the same: they must not fill */
+			slow_reader__poll(slow, 0);
+			err = slow_reader__drops(slow);
+		} else {
+			interval__summarize(&iv);
+			interval__sort(&iv, to.sort);
+			err = o->json ? sink_json__render(stdout, &iv)
+				      : sink_text__render(stdout, &iv, &to);
+		}
 		if (err) {
 			/* reader went away (e.g. `| head`): a normal way to stop */
 			err = 0;
@@ -221,8 +307,13 @@ static int cmd_top(const struct options *o)
 		if (deadline < now) /* we fell behind (suspended?): skip, don't burst */
 			deadline = now + o->interval_ns;
 	}
+	if (slow) { /* what came in since the last interval */
+		slow_reader__poll(slow, 0);
+		slow_reader__drops(slow);
+	}
 	err = 0;
 cleanup:
+	slow_reader__free(slow);
 	collectors__free(&cs);
 	names__free(names);
 	interval__free(&iv);
@@ -243,7 +334,8 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{"top", cmd_top},
+	{"top", cmd_run},
+	{"slow", cmd_run},
 	{"check", cmd_check},
 };
 

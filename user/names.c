@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
@@ -284,4 +285,43 @@ int cgroup_open(const char *path, char *err, size_t len)
 		return -ENOENT;
 	}
 	return fd;
+}
+
+const char *service_name(const char *cgroup, char *buf, size_t len)
+{
+	static const char *const units[] = {".service", ".scope", ".socket", ".mount"};
+	size_t end = strlen(cgroup);
+
+	/* the innermost component that names a container or a unit */
+	while (end > 0) {
+		size_t start = end, l, run = 0;
+
+		while (start > 0 && cgroup[start - 1] != '/')
+			start--;
+		l = end - start;
+		for (size_t i = start; i < end; i++) {
+			run = isxdigit((unsigned char)cgroup[i]) ? run + 1 : 0;
+			if (run == 64 &&
+			    (i + 1 == end || !isxdigit((unsigned char)cgroup[i + 1]))) {
+				snprintf(buf, len, "%.12s", cgroup + i - 63);
+				return buf;
+			}
+		}
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t u = strlen(units[i]);
+
+			if (l > u && !strncmp(cgroup + end - u, units[i], u)) {
+				snprintf(buf, len, "%.*s", (int)l, cgroup + start);
+				return buf;
+			}
+		}
+		/* a slice names the service only when it is the cgroup itself */
+		if (end == strlen(cgroup) && l > 6 && !strncmp(cgroup + end - 6, ".slice", 6)) {
+			snprintf(buf, len, "%.*s", (int)l, cgroup + start);
+			return buf;
+		}
+		end = start ? start - 1 : 0;
+	}
+	snprintf(buf, len, "%s", cgroup);
+	return buf;
 }

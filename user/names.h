@@ -42,6 +42,14 @@ const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallba
  */
 const char *names__cgroup(struct names *n, uint64_t cgid);
 
+/*
+ * A readable service name for a cgroup path: the container id shortened to
+ * 12 hex digits when the last component holds one ("docker-<64 hex>.scope"
+ * -> "<12 hex>"), else the systemd unit ("ssh.service", "session-3.scope"),
+ * else the path itself. Returns buf.
+ */
+const char *service_name(const char *cgroup, char *buf, size_t len);
+
 /* Mount point of the cgroup2 hierarchy ("/sys/fs/cgroup"), or NULL. */
 const char *cgroup2_mount(void);
 

@@ -10,6 +10,7 @@
 
 const char usage_text[] =
 	"Usage: latscope [top] [options]     live latency tables (default)\n"
+	"       latscope slow [options]      each slow syscall, with where its time went\n"
 	"       latscope check               what this kernel supports, per collector\n"
 	"       latscope --version | --help\n"
 	"\n"
@@ -33,6 +34,13 @@ const char usage_text[] =
 	"      --max-keys N        syscall_lat map entries (default 16384); the other\n"
 	"                          maps scale with it (see README, Memory)\n"
 	"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+	"      --all               include idle waits (epoll_wait, futex_wait, sleeps...)\n"
+	"slow:\n"
+	"      --threshold DURATION   report calls at least this long (default 10ms;\n"
+	"                          a bare number is ms; 0: every call)\n"
+	"      --syscall NAME[,NAME...]   only these syscalls (idle ones included)\n"
+	"      --max-rate N        events per second at most, in the kernel (default\n"
+	"                          2000); the rest are counted as rate limited\n"
 	"      --keep-privileges   do not drop capabilities once attached (by default\n"
 	"                          only CAP_BPF is kept)\n"
 	"  -v, --verbose           more diagnostics (twice: libbpf debug)\n"
@@ -56,6 +64,10 @@ enum {
 	OPT_PORT,
 	OPT_RADDR,
 	OPT_KEEP_PRIVS,
+	OPT_ALL,
+	OPT_THRESHOLD,
+	OPT_SYSCALL,
+	OPT_MAX_RATE,
 };
 
 static const struct option long_opts[] = {
@@ -76,6 +88,10 @@ static const struct option long_opts[] = {
 	{"port", required_argument, NULL, OPT_PORT},
 	{"raddr", required_argument, NULL, OPT_RADDR},
 	{"keep-privileges", no_argument, NULL, OPT_KEEP_PRIVS},
+	{"all", no_argument, NULL, OPT_ALL},
+	{"threshold", required_argument, NULL, OPT_THRESHOLD},
+	{"syscall", required_argument, NULL, OPT_SYSCALL},
+	{"max-rate", required_argument, NULL, OPT_MAX_RATE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -106,11 +122,13 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 	o->cmd = "top";
 	o->interval_ns = 1000000000ULL;
 	o->max_rows = -1;
+	o->threshold_ns = 10000000ULL;
+	o->max_rate = 2000;
 	/* the subcommand comes first, if given */
 	if (argc > 1 && argv[1][0] != '-') {
 		o->cmd = argv[1];
-		if (strcmp(o->cmd, "top") && strcmp(o->cmd, "check"))
-			BAD("unknown command '%s' (try: top, check; see --help)", o->cmd);
+		if (strcmp(o->cmd, "top") && strcmp(o->cmd, "slow") && strcmp(o->cmd, "check"))
+			BAD("unknown command '%s' (try: top, slow, check; see --help)", o->cmd);
 		argv++;
 		argc--;
 	}
@@ -201,6 +219,29 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 				    optarg);
 			break;
 		case OPT_KEEP_PRIVS: o->keep_privileges = true; break;
+		case OPT_ALL: o->all = true; break;
+		case OPT_THRESHOLD:
+			if (!strcmp(optarg, "0"))
+				o->threshold_ns = 0;
+			else if (parse_duration(optarg, 1000000ULL, &o->threshold_ns) ||
+				 o->threshold_ns > 3600000000000ULL)
+				BAD("invalid --threshold '%s': want a duration up to 1h (e.g. "
+				    "10ms, "
+				    "500us, 0 for every call)",
+				    optarg);
+			break;
+		case OPT_SYSCALL:
+			if (!*optarg || optarg[0] == ',' || strstr(optarg, ",,") ||
+			    optarg[strlen(optarg) - 1] == ',')
+				BAD("invalid --syscall '%s': want NAME[,NAME...]", optarg);
+			o->syscalls = optarg;
+			break;
+		case OPT_MAX_RATE:
+			if (parse_uint(optarg, 1000000, &o->max_rate) || !o->max_rate)
+				BAD("invalid --max-rate '%s': want events per second in [1, "
+				    "1000000]",
+				    optarg);
+			break;
 		case OPT_NO_SYSCALLS:
 		case OPT_NO_SCHED:
 		case OPT_NO_TCP:

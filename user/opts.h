@@ -10,7 +10,7 @@
 #include "collector.h"
 
 struct options {
-	const char *cmd; /* "top", "check" */
+	const char *cmd; /* "top", "slow", "check" */
 	uint64_t interval_ns;
 	uint64_t count; /* 0: until interrupted */
 	uint32_t pids[LS_MAX_PIDS];
@@ -27,6 +27,10 @@ struct options {
 	int max_rows;	  /* -1: default */
 	uint32_t max_keys;
 	bool keep_privileges;
+	bool all;	       /* include idle waits */
+	uint64_t threshold_ns; /* slow: report calls at least this long */
+	uint64_t max_rate;     /* slow: events per second at most */
+	const char *syscalls;  /* slow: only these (comma-separated), NULL: all */
 	int verbose;
 	bool help, version;
 };

@@ -68,6 +68,9 @@ static const struct coll_map maps[] = {
 
 COLL_SKEL(sched)
 
+/* one per-thread value for every object (bpf/task.bpf.h) */
+static const char *const shared[] = {"task_state", NULL};
+
 static int configure(void *skel, const struct coll_opts *o, bool btf)
 {
 	struct sched *s = skel;
@@ -76,6 +79,21 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	/* the LRU is the raw_tp fallback's per-thread state only */
 	if (btf)
 		bpf_map__set_max_entries(s->maps.task_sched_lru, 1);
+	s->rodata->state_in_lru = !btf;
+	/* slow's breakdown needs task storage for the task switched in, which
+	 * raw_tp cannot key */
+	if (o->slow && !btf)
+		return -EOPNOTSUPP;
+	s->rodata->slow_on = o->slow != NULL;
+	if (o->slow)
+		s->rodata->slow_threshold_ns = o->slow->threshold_ns;
+	/* interrupt context, for naming wakers: only when slow runs */
+	bpf_program__set_autoload(s->progs.ls_irq_in_btf, o->slow != NULL);
+	bpf_program__set_autoload(s->progs.ls_irq_out_btf, o->slow != NULL);
+	bpf_program__set_autoload(s->progs.ls_soft_in_btf, o->slow != NULL);
+	bpf_program__set_autoload(s->progs.ls_soft_out_btf, o->slow != NULL);
+	bpf_program__set_autoload(s->progs.ls_hrt_in_btf, o->slow != NULL);
+	bpf_program__set_autoload(s->progs.ls_hrt_out_btf, o->slow != NULL);
 	return 0;
 }
 
@@ -303,16 +321,19 @@ static const struct row_schema schema = {
 
 const struct coll_desc sched_coll_desc = {
 	.name = "sched",
-	.needs = "tracepoints sched:sched_wakeup, sched:sched_wakeup_new, sched:sched_switch,\n"
+	.needs = "tracepoints sched:sched_waking, sched:sched_wakeup_new, sched:sched_switch,\n"
 		 "  sched:sched_process_exit, cgroup:cgroup_attach_task, task:task_rename;\n"
 		 "  a task iterator (ls_harvest_sched) and an array of maps (rcu_barrier);\n"
 		 "  maps: per-CPU hash (sched_stats, runq_lat, runq_culprits), task storage "
-		 "(task_sched;\n  LRU hash task_sched_lru for raw_tp)",
-	.hooks = "sched:sched_wakeup/sched_switch",
+		 "(task_state;\n  LRU hash task_sched_lru for raw_tp); slow: "
+		 "irq:irq_handler_entry/exit,\n"
+		 "  irq:softirq_entry/exit, timer:hrtimer_expire_entry/exit (tp_btf)",
+	.hooks = "sched:sched_waking/sched_switch",
 	.schema = &schema,
 	.id_len = sizeof(struct sched_key),
 	.maps = maps,
 	.nmaps = ARRAY_SIZE(maps),
+	.shared = shared,
 	.default_keys = default_keys,
 	.max_keys_div = 8,
 	.budget = budget,

@@ -2,10 +2,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "names.h"
 #include "schema.h"
 #include "util.h"
 
 #define BY_PROC_THREAD (BY_BIT(LS_BY_PROCESS) | BY_BIT(LS_BY_THREAD))
+
+static void json_service(const struct field *f, const void *row, const struct interval *iv,
+			 struct jw *w)
+{
+	const char *cg = ((const struct row_id *)row)->cgroup;
+	char buf[256];
+
+	(void)iv;
+	jw_str(w, f->json, service_name(cg ? cg : "", buf, sizeof(buf)));
+}
 
 const struct field owner_fields[] = {
 	{.name = "cgroup",
@@ -53,6 +64,14 @@ const struct field owner_fields[] = {
 	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_CGROUP),
 	 .prom = "cgroup",
 	 .role = PROM_LABEL},
+	/* a readable name for the cgroup (DESIGN.md section 5) */
+	{.name = "service",
+	 .json = "service",
+	 .kind = FK_DERIVED,
+	 FIELD_AT(struct row_id, cgroup),
+	 .flags = F_OWNER,
+	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_CGROUP),
+	 .jsonfn = json_service},
 };
 const size_t owner_nfields = ARRAY_SIZE(owner_fields);
 

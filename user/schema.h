@@ -78,6 +78,9 @@ struct field {
 	const char *prom;	   /* Prometheus family, without the latscope_ prefix */
 	enum prom_role role;
 	const char *help;
+	/* one-line form (an event per line): put before the cell; NULL: not
+	 * in the line; a cell a hook leaves empty is left out with it */
+	const char *line;
 	field_text_fn text;   /* text cell, when the kind's default will not do */
 	field_json_fn jsonfn; /* JSON member, likewise */
 	field_value_fn value; /* number for sorting, likewise */

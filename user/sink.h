@@ -20,4 +20,16 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 /* one NDJSON "interval" object per call, every table. 0 or -errno. */
 int sink_json__render(FILE *f, const struct interval *iv);
 
+struct row_schema;
+
+/*
+ * One row as one line (events such as slow calls): the fields with a line
+ * prefix, in table order, separated by spaces. 0 or -errno.
+ */
+int sink_text__line(FILE *f, const struct row_schema *s, const void *row);
+
+/* One row as one NDJSON object {"type": schema name, fields shown for
+ * by...}. 0 or -errno. */
+int sink_json__object(FILE *f, const struct row_schema *s, const void *row, enum ls_by by);
+
 #endif

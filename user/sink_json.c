@@ -94,6 +94,34 @@ static void member(struct jw *w, const struct field *f, const void *row, const s
 	}
 }
 
+/* the owner's fields shown for by, then the row kind's */
+static void row_members(struct jw *w, const struct row_schema *s, const void *row,
+			const struct interval *iv, enum ls_by by)
+{
+	for (size_t i = 0; i < owner_nfields + s->nfields; i++) {
+		const struct field *fd =
+			i < owner_nfields ? &owner_fields[i] : &s->fields[i - owner_nfields];
+
+		if (field__shown(fd, by, false))
+			member(w, fd, row, iv);
+	}
+}
+
+int sink_json__object(FILE *f, const struct row_schema *s, const void *row, enum ls_by by)
+{
+	static const struct interval none;
+	struct jw w;
+
+	jw_init(&w, f);
+	jw_obj_start(&w, NULL);
+	jw_str(&w, "type", s->name);
+	row_members(&w, s, row, &none, by);
+	jw_obj_end(&w);
+	fputc('\n', f);
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}
+
 int sink_json__render(FILE *f, const struct interval *iv)
 {
 	char ts[40];
@@ -113,14 +141,7 @@ int sink_json__render(FILE *f, const struct interval *iv)
 			const void *row = table__row(tb, r);
 
 			jw_obj_start(&w, NULL);
-			for (size_t i = 0; i < owner_nfields + s->nfields; i++) {
-				const struct field *fd = i < owner_nfields
-								 ? &owner_fields[i]
-								 : &s->fields[i - owner_nfields];
-
-				if (field__shown(fd, iv->by, false))
-					member(&w, fd, row, iv);
-			}
+			row_members(&w, s, row, iv, iv->by);
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);

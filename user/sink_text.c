@@ -163,3 +163,26 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }
+
+int sink_text__line(FILE *f, const struct row_schema *s, const void *row)
+{
+	static const struct interval none;
+	char buf[CELL * 3];
+	bool first = true;
+
+	for (size_t i = 0; i < s->nfields; i++) {
+		const struct field *fd = &s->fields[i];
+		const char *c;
+
+		if (!fd->line)
+			continue;
+		c = cell(fd, row, &none, buf, sizeof(buf));
+		if (!*c)
+			continue;
+		fprintf(f, "%s%s%s", first ? "" : " ", fd->line, c);
+		first = false;
+	}
+	fputc('\n', f);
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -63,6 +63,9 @@ static const struct coll_map maps[] = {
 
 COLL_SKEL(syscalls)
 
+/* one per-thread value for every object (bpf/task.bpf.h) */
+static const char *const shared[] = {"task_state", NULL};
+
 static int configure(void *skel, const struct coll_opts *o, bool btf)
 {
 	struct syscalls *s = skel;
@@ -70,6 +73,16 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	(void)btf;
 	COLL_SET_RODATA(s->rodata, &o->filter);
 	s->rodata->self_tgid = getpid();
+	if (!o->slow) /* the ring buffer's least size: nothing goes out */
+		return bpf_map__set_max_entries(s->maps.slow_events, 4096);
+	s->rodata->slow_on = 1;
+	s->rodata->slow_threshold_ns = o->slow->threshold_ns;
+	memcpy((void *)s->rodata->sys_class, o->slow->sys_class, LS_MAX_SYSCALL);
+	/* one event per interval, bursts of a tenth of a second's worth
+	 * (at least 16 events) */
+	s->rodata->slow_interval_ns = 1000000000ULL / o->slow->max_rate;
+	s->rodata->slow_burst_ns = s->rodata->slow_interval_ns *
+				   (o->slow->max_rate / 10 > 16 ? o->slow->max_rate / 10 : 16);
 	return 0;
 }
 
@@ -275,13 +288,14 @@ const struct coll_desc sys_coll_desc = {
 	.needs = "tracepoints raw_syscalls:sys_enter, raw_syscalls:sys_exit,\n"
 		 "  sched:sched_process_exit, cgroup:cgroup_attach_task, task:task_rename;\n"
 		 "  a task iterator (ls_harvest_sys) and an array of maps (rcu_barrier);\n"
-		 "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_sys), LRU "
-		 "hash (task_comm)",
+		 "  maps: per-CPU hash (syscall_lat, syscall_errs), task storage (task_state), LRU "
+		 "hash (task_comm);\n  slow: ring buffer (slow_events)",
 	.hooks = "raw_syscalls:sys_enter/sys_exit",
 	.schema = &schema,
 	.id_len = offsetof(struct sys_key, octave),
 	.maps = maps,
 	.nmaps = ARRAY_SIZE(maps),
+	.shared = shared,
 	.default_keys = default_keys,
 	.max_keys_div = 1,
 	.budget = budget,
