@@ -74,6 +74,29 @@ struct err_key {
 	__u32 pad;
 };
 
+/* syscall_waits: where the time of calls that left the CPU went, per
+ * (owner, syscall), for top --breakdown / --threshold (same identity
+ * bytes as err_key) */
+struct waits_key {
+	__u32 pid;
+	__u32 tid;
+	__u64 cgid;
+	__u16 nr;
+	__u16 pad1;
+	__u32 pad2;
+};
+
+struct waits_val {
+	__u64 calls;  /* calls that left the CPU (or went over the threshold) */
+	__u64 lat_ns; /* their latency */
+	__u64 oncpu_ns;
+	__u64 runq_ns;
+	__u64 preempted_ns;
+	__u64 blocked_ns;
+	__u64 disk_ns;
+	__u64 over; /* calls at or over the threshold */
+};
+
 struct comm_val {
 	char comm[LS_COMM_LEN];
 };
@@ -289,6 +312,8 @@ LS_STATIC_ASSERT(sizeof(struct conn_key) == 40, "conn_key layout");
 LS_STATIC_ASSERT(sizeof(struct conn_val) == 80, "conn_val layout");
 LS_STATIC_ASSERT(sizeof(struct conn_hist_key) == 48, "conn_hist_key layout");
 
+LS_STATIC_ASSERT(sizeof(struct waits_key) == 24, "waits_key layout");
+LS_STATIC_ASSERT(sizeof(struct waits_val) == 64, "waits_val layout");
 LS_STATIC_ASSERT(sizeof(struct ls_waker) == 48, "ls_waker layout");
 LS_STATIC_ASSERT(sizeof(struct slow_event) % 8 == 0, "slow_event layout");
 

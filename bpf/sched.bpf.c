@@ -70,7 +70,7 @@ struct {
 static struct task_sched sched_zero;
 
 /* the scheduler part of a thread's state; *call its in-flight syscall's
- * breakdown when `slow` runs and it is inside one (tp_btf only), else NULL */
+ * breakdown when calls_on and it is inside one (tp_btf only), else NULL */
 static __always_inline struct task_sched *state_of(struct task_struct *t, __u32 tid, bool btf,
 						   struct call_acct **call, __u64 *call_start)
 {
@@ -84,7 +84,7 @@ static __always_inline struct task_sched *state_of(struct task_struct *t, __u32 
 
 		if (!st)
 			return NULL;
-		if (slow_on && st->sys.start_ns) {
+		if (calls_on && st->sys.start_ns) {
 			*call = &st->call;
 			*call_start = st->sys.start_ns;
 		}

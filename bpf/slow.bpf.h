@@ -225,6 +225,15 @@ __noinline int resolve_fd(struct ls_fd *out, int fd)
 	return 0;
 }
 
+/* on CPU during the call: the stretches sched_switch closed, and the last
+ * one, since the call began or the thread came back, whichever is later */
+static __always_inline __u64 call_oncpu(struct task_state *st, __u64 start, __u64 now)
+{
+	__u64 from = st->sched.ts_oncpu > start ? st->sched.ts_oncpu : start;
+
+	return st->call.oncpu_ns + (now > from ? now - from : 0);
+}
+
 #define FUTEX_CMD_MASK	  127 /* without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
 #define FUTEX_WAIT	  0
 #define FUTEX_WAIT_BITSET 9
@@ -240,7 +249,7 @@ static __always_inline void slow_report(struct task_state *st, struct pt_regs *r
 	__u8 cls = sys_class[nr];
 	__u16 flags = 0;
 	struct slow_event *e;
-	__u64 seg, pid_tgid;
+	__u64 pid_tgid;
 	int fd = -1;
 
 	if (cls & (LS_SC_FUTEX | LS_SC_URING)) {
@@ -282,10 +291,7 @@ static __always_inline void slow_report(struct task_state *st, struct pt_regs *r
 	e->start_ns = ts->start_ns;
 	e->lat_ns = now - ts->start_ns;
 	e->cpu = bpf_get_smp_processor_id();
-	/* the last stretch on CPU: since the call began or the thread last
-	 * came back to the CPU, whichever is later */
-	seg = st->sched.ts_oncpu > ts->start_ns ? st->sched.ts_oncpu : ts->start_ns;
-	e->oncpu_ns = st->call.oncpu_ns + (now > seg ? now - seg : 0);
+	e->oncpu_ns = call_oncpu(st, ts->start_ns, now);
 	e->runq_ns = st->call.runq_ns;
 	e->preempted_ns = st->call.preempted_ns;
 	e->blocked_ns = st->call.blocked_ns;

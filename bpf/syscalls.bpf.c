@@ -38,6 +38,13 @@ struct {
 	__type(value, __u64);
 } syscall_errs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct waits_key);
+	__type(value, struct waits_val);
+} syscall_waits SEC(".maps");
+
 static __always_inline int on_sys_enter(long id)
 {
 	struct task_state *st;
@@ -64,7 +71,7 @@ static __always_inline int on_sys_enter(long id)
 	}
 	if (ts->self)
 		return 0;
-	if (slow_on && st->call.dirty) /* the breakdown of the previous call */
+	if (calls_on && st->call.dirty) /* the breakdown of the previous call */
 		__builtin_memset(&st->call, 0, sizeof(st->call));
 	ts->nr = id;
 	ts->start_ns = bpf_ktime_get_ns();
@@ -153,6 +160,35 @@ out:
 	return 0;
 }
 
+/* add a call's breakdown to syscall_waits; global: verified once */
+__noinline int add_waits(const struct key_owner *owner, __u32 nr, const struct waits_val *w)
+{
+	struct waits_key k = {};
+	struct waits_val *v;
+	__u64 *dst, *src;
+
+	if (!owner || !w)
+		return 0;
+	__builtin_memcpy(&k, owner, 16);
+	k.nr = nr;
+	v = bpf_map_lookup_elem(&syscall_waits, &k);
+	if (!v) {
+		struct waits_val zero = {};
+
+		bpf_map_update_elem(&syscall_waits, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&syscall_waits, &k);
+		if (!v) {
+			count_drop(LS_DROP_SYS_ERR);
+			return 0;
+		}
+	}
+	dst = (__u64 *)v;
+	src = (__u64 *)w;
+	for (int i = 0; i < 8; i++)
+		dst[i] += src[i];
+	return 0;
+}
+
 __noinline int flush_bank(struct sys_bank *bk)
 {
 	if (!bk)
@@ -226,6 +262,21 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 
 	if (ret < 0 && ret >= -4095)
 		record_errno((struct sys_key *)&bk->owner, nr, ret);
+	/* a call that never left the CPU was all on CPU: nothing to add */
+	if (calls_on && (st->call.dirty || lat >= slow_threshold_ns)) {
+		struct waits_val w = {
+			.calls = 1,
+			.lat_ns = lat,
+			.oncpu_ns = call_oncpu(st, now - lat, now),
+			.runq_ns = st->call.runq_ns,
+			.preempted_ns = st->call.preempted_ns,
+			.blocked_ns = st->call.blocked_ns,
+			.disk_ns = st->call.disk_ns,
+			.over = lat >= slow_threshold_ns,
+		};
+
+		add_waits(&bk->owner, nr, &w);
+	}
 	return 0;
 }
 

@@ -82,8 +82,7 @@ struct task_sched {
 
 /*
  * The breakdown of the syscall in flight, written only while the thread is
- * inside a traced syscall (task_sys.start_ns set) and only when `slow`
- * runs: sched_switch adds on-CPU time at switch-out and run-queue/blocked
+ * inside a traced syscall (task_sys.start_ns set) and only when calls_on: sched_switch adds on-CPU time at switch-out and run-queue/blocked
  * time at switch-in, sched_waking records the waker, sys_exit adds the
  * last on-CPU stretch and reports. Cleared at the next sys_enter.
  */
@@ -112,8 +111,10 @@ struct {
 	__type(value, struct task_state);
 } task_state SEC(".maps");
 
-/* `slow` runs: per-call breakdown on, events at or over the threshold */
+/* the per-call breakdown is kept (slow, top --breakdown/--threshold) */
+const volatile __u32 calls_on = 0;
+/* `slow` runs: events for calls at or over the threshold */
 const volatile __u32 slow_on = 0;
-const volatile __u64 slow_threshold_ns = 10000000;
+const volatile __u64 slow_threshold_ns = ~0ULL;
 
 #endif /* LATSCOPE_TASK_BPF_H */

@@ -46,7 +46,6 @@ struct tcp_filter {
 
 /* `slow` (bpf/slow.bpf.h): NULL in coll_opts when it does not run */
 struct slow_opts {
-	uint64_t threshold_ns;
 	uint32_t max_rate;  /* events per second, in-kernel token bucket */
 	uint8_t *sys_class; /* LS_MAX_SYSCALL bytes, enum ls_sys_class */
 };
@@ -65,6 +64,8 @@ struct coll_shared {
 struct coll_opts {
 	struct filter_opts filter;
 	const struct slow_opts *slow;
+	bool calls;		      /* keep the per-call breakdown (slow, --breakdown) */
+	uint64_t threshold_ns;	      /* slow calls: at least this long; UINT64_MAX: none */
 	struct coll_shared *shared;   /* NULL: nothing shared */
 	const struct tcp_filter *tcp; /* NULL: none */
 	enum attach_mode attach;

@@ -76,6 +76,9 @@ static bool coll_wanted(const struct options *o, const struct coll_desc *d)
 	for (int i = 0; i < o->noff; i++)
 		if (!strcmp(o->off[i], d->name))
 			return false;
+	/* the syscalls' breakdown is made by the sched collector's programs */
+	if (o->breakdown && !strcmp(d->name, "sched"))
+		return true;
 	return !o->view || !strcmp(o->view, d->name);
 }
 
@@ -113,6 +116,8 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	co.attach = attach_mode_from_env();
 	co.interval_s = o->interval_ns / 1e9;
 	co.slow = slow;
+	co.calls = slow || o->breakdown || o->threshold_set;
+	co.threshold_ns = slow || o->threshold_set ? o->threshold_ns : UINT64_MAX;
 	co.shared = &shared;
 	for (size_t i = 0; i < coll_count && cs->n < ARRAY_SIZE(cs->c); i++) {
 		const struct coll_desc *d = coll_all[i];
@@ -216,7 +221,6 @@ static int cmd_run(const struct options *o)
 			log_error("%s", why);
 			return 2;
 		}
-		so.threshold_ns = o->threshold_ns;
 		so.max_rate = (uint32_t)o->max_rate;
 		so.sys_class = sys_class;
 	}
@@ -244,6 +248,7 @@ static int cmd_run(const struct options *o)
 	}
 	/* every row kind has a table in the output, even when its collector is off */
 	iv.by = o->by;
+	iv.groups = (o->breakdown ? FG_BREAKDOWN : 0) | (o->threshold_set ? FG_OVER : 0);
 	for (size_t i = 0; i < coll_count; i++)
 		interval__table(&iv, coll_all[i]->schema);
 	for (size_t i = 0; i < cs.n; i++)
@@ -287,6 +292,10 @@ static int cmd_run(const struct options *o)
 				goto cleanup;
 			}
 		}
+		/* a collector that runs only to help another is not shown */
+		for (size_t t = 0; o->view && t < iv.ntables; t++)
+			if (strcmp(iv.tables[t].schema->name, o->view))
+				iv.tables[t].active = false;
 		if (slow) { /* the maps are read all the same: they must not fill */
 			slow_reader__poll(slow, 0);
 			err = slow_reader__drops(slow);

@@ -27,6 +27,9 @@ const char usage_text[] =
 	"                          max, count, errors, time, or any sortable field\n"
 	"                          name (e.g. error_pct, runq_total, retransmits)\n"
 	"      --view syscalls|sched|tcp   show (and run) only this collector\n"
+	"      --breakdown         syscalls: share of latency on CPU, waiting for a\n"
+	"                          CPU and blocked (CPU%, RUNQ%, BLK%)\n"
+	"      --threshold DURATION   syscalls: count calls at least this long (OVER)\n"
 	"      --port PORT         tcp: only this remote port (local port of accepted\n"
 	"                          connections)\n"
 	"      --raddr ADDR[/N]    tcp: only remote addresses in this prefix\n"
@@ -68,6 +71,7 @@ enum {
 	OPT_THRESHOLD,
 	OPT_SYSCALL,
 	OPT_MAX_RATE,
+	OPT_BREAKDOWN,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +96,7 @@ static const struct option long_opts[] = {
 	{"threshold", required_argument, NULL, OPT_THRESHOLD},
 	{"syscall", required_argument, NULL, OPT_SYSCALL},
 	{"max-rate", required_argument, NULL, OPT_MAX_RATE},
+	{"breakdown", no_argument, NULL, OPT_BREAKDOWN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -220,7 +225,9 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			break;
 		case OPT_KEEP_PRIVS: o->keep_privileges = true; break;
 		case OPT_ALL: o->all = true; break;
+		case OPT_BREAKDOWN: o->breakdown = true; break;
 		case OPT_THRESHOLD:
+			o->threshold_set = true;
 			if (!strcmp(optarg, "0"))
 				o->threshold_ns = 0;
 			else if (parse_duration(optarg, 1000000ULL, &o->threshold_ns) ||

@@ -28,6 +28,8 @@ struct options {
 	uint32_t max_keys;
 	bool keep_privileges;
 	bool all;	       /* include idle waits */
+	bool breakdown;	       /* top: on-CPU / run-queue / blocked shares */
+	bool threshold_set;    /* --threshold given (top: count calls over it) */
 	uint64_t threshold_ns; /* slow: report calls at least this long */
 	uint64_t max_rate;     /* slow: events per second at most */
 	const char *syscalls;  /* slow: only these (comma-separated), NULL: all */

@@ -80,13 +80,12 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	if (btf)
 		bpf_map__set_max_entries(s->maps.task_sched_lru, 1);
 	s->rodata->state_in_lru = !btf;
-	/* slow's breakdown needs task storage for the task switched in, which
-	 * raw_tp cannot key */
-	if (o->slow && !btf)
+	/* the per-call breakdown needs task storage for the task switched in,
+	 * which raw_tp cannot key */
+	if (o->calls && !btf)
 		return -EOPNOTSUPP;
+	s->rodata->calls_on = o->calls;
 	s->rodata->slow_on = o->slow != NULL;
-	if (o->slow)
-		s->rodata->slow_threshold_ns = o->slow->threshold_ns;
 	/* interrupt context, for naming wakers: only when slow runs */
 	bpf_program__set_autoload(s->progs.ls_irq_in_btf, o->slow != NULL);
 	bpf_program__set_autoload(s->progs.ls_irq_out_btf, o->slow != NULL);

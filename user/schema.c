@@ -91,10 +91,12 @@ struct table *interval__table(struct interval *iv, const struct row_schema *sche
 	return t;
 }
 
-bool field__shown(const struct field *f, enum ls_by by, bool text)
+bool field__shown(const struct field *f, enum ls_by by, unsigned groups, bool text)
 {
 	unsigned mask = text ? f->text_by : f->json_by;
 
+	if (f->group & ~groups)
+		return false;
 	if (text ? !f->header : !f->json)
 		return false;
 	return !(f->flags & F_OWNER) || (mask & BY_BIT(by));

@@ -52,6 +52,10 @@ enum field_flags {
 	F_OWNER = 1u << 6, /* in struct row_id: shown per --by (by_mask) */
 };
 
+/* optional field groups (struct field.group, struct interval.groups) */
+#define FG_BREAKDOWN (1u << 0) /* top --breakdown */
+#define FG_OVER	     (1u << 1) /* top --threshold */
+
 #define BY_BIT(b) (1u << (b))
 #define BY_ALL	  0u
 
@@ -78,6 +82,7 @@ struct field {
 	const char *prom;	   /* Prometheus family, without the latscope_ prefix */
 	enum prom_role role;
 	const char *help;
+	unsigned group; /* FG_*: shown only when the interval asks; 0: always */
 	/* one-line form (an event per line): put before the cell; NULL: not
 	 * in the line; a cell a hook leaves empty is left out with it */
 	const char *line;
@@ -101,8 +106,9 @@ struct row_schema {
 extern const struct field owner_fields[];
 extern const size_t owner_nfields;
 
-/* Is field f shown (text when text, else JSON) for rows keyed by by? */
-bool field__shown(const struct field *f, enum ls_by by, bool text);
+/* Is field f shown (text when text, else JSON) for rows keyed by by, with
+ * the optional field groups groups (FG_*) asked for? */
+bool field__shown(const struct field *f, enum ls_by by, unsigned groups, bool text);
 
 /* The sortable field of s called name (or with that alias), or NULL. */
 const struct field *schema__sort_field(const struct row_schema *s, const char *name);

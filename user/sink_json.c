@@ -96,13 +96,13 @@ static void member(struct jw *w, const struct field *f, const void *row, const s
 
 /* the owner's fields shown for by, then the row kind's */
 static void row_members(struct jw *w, const struct row_schema *s, const void *row,
-			const struct interval *iv, enum ls_by by)
+			const struct interval *iv, enum ls_by by, unsigned groups)
 {
 	for (size_t i = 0; i < owner_nfields + s->nfields; i++) {
 		const struct field *fd =
 			i < owner_nfields ? &owner_fields[i] : &s->fields[i - owner_nfields];
 
-		if (field__shown(fd, by, false))
+		if (field__shown(fd, by, groups, false))
 			member(w, fd, row, iv);
 	}
 }
@@ -115,7 +115,7 @@ int sink_json__object(FILE *f, const struct row_schema *s, const void *row, enum
 	jw_init(&w, f);
 	jw_obj_start(&w, NULL);
 	jw_str(&w, "type", s->name);
-	row_members(&w, s, row, &none, by);
+	row_members(&w, s, row, &none, by, ~0u);
 	jw_obj_end(&w);
 	fputc('\n', f);
 	fflush(f);
@@ -141,7 +141,7 @@ int sink_json__render(FILE *f, const struct interval *iv)
 			const void *row = table__row(tb, r);
 
 			jw_obj_start(&w, NULL);
-			row_members(&w, s, row, iv, iv->by);
+			row_members(&w, s, row, iv, iv->by, iv->groups);
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);

@@ -96,7 +96,7 @@ static void put_cell(FILE *out, const struct field *f, const char *s, bool first
 #define FOR_EACH_COLUMN(s, f, i)                                                                  \
 	for (size_t i = 0; i < owner_nfields + (s)->nfields; i++)                                 \
 		if ((f = i < owner_nfields ? &owner_fields[i] : &(s)->fields[i - owner_nfields]), \
-		    field__shown(f, iv->by, true))
+		    field__shown(f, iv->by, iv->groups, true))
 
 static void render_table(FILE *out, const struct interval *iv, const struct table *t, size_t limit)
 {

@@ -17,10 +17,12 @@
 _Static_assert(HIST_SUB == sizeof(((struct oct_val *)0)->count) / sizeof(__u64),
 	       "oct_val holds one octave of hist.h buckets");
 
-enum { MAP_LAT, MAP_ERRS };
+enum { MAP_LAT, MAP_ERRS, MAP_WAITS };
 
 /* a row is (owner, syscall) in both maps */
 _Static_assert(offsetof(struct sys_key, octave) == offsetof(struct err_key, err), "row identity");
+_Static_assert(offsetof(struct sys_key, octave) == offsetof(struct waits_key, pad1),
+	       "row identity");
 
 static uint32_t default_keys(int ncpu)
 {
@@ -54,11 +56,26 @@ static void fold_oct(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
 	*max = cur.max_ns;
 }
 
+#define NWAITS (int)(sizeof(struct waits_val) / sizeof(uint64_t))
+
+static void fold_waits(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
+{
+	const uint64_t *v = vals;
+
+	memset(ctr, 0, NWAITS * sizeof(*ctr));
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (int i = 0; i < NWAITS; i++)
+			ctr[i] += v[cpu * NWAITS + i];
+	*max = 0;
+}
+
 static const struct coll_map maps[] = {
 	[MAP_LAT] = {"syscall_lat", sizeof(struct sys_key), sizeof(struct oct_val), true,
 		     HIST_SUB + 1, fold_oct, 1, 1},
 	[MAP_ERRS] = {"syscall_errs", sizeof(struct err_key), sizeof(uint64_t), true, 1,
 		      coll_fold_u64, 1, 4},
+	[MAP_WAITS] = {"syscall_waits", sizeof(struct waits_key), sizeof(struct waits_val), true,
+		       NWAITS, fold_waits, 1, 4},
 };
 
 COLL_SKEL(syscalls)
@@ -73,10 +90,11 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	(void)btf;
 	COLL_SET_RODATA(s->rodata, &o->filter);
 	s->rodata->self_tgid = getpid();
+	s->rodata->calls_on = o->calls;
+	s->rodata->slow_threshold_ns = o->threshold_ns;
 	if (!o->slow) /* the ring buffer's least size: nothing goes out */
 		return bpf_map__set_max_entries(s->maps.slow_events, 4096);
 	s->rodata->slow_on = 1;
-	s->rodata->slow_threshold_ns = o->slow->threshold_ns;
 	memcpy((void *)s->rodata->sys_class, o->slow->sys_class, LS_MAX_SYSCALL);
 	/* one event per interval, bursts of a tenth of a second's worth
 	 * (at least 16 events) */
@@ -119,6 +137,10 @@ static int to_row(struct coll *c, void *row, const struct coll_delta *d, size_t 
 		const struct sys_key *k = (const void *)d[i].key;
 		uint32_t base = k->octave * HIST_SUB, used = 0, top = 0;
 
+		if (d[i].map == MAP_WAITS) {
+			memcpy(&r->waits, d[i].v, sizeof(r->waits));
+			continue;
+		}
 		if (d[i].map == MAP_ERRS) {
 			const struct err_key *ek = (const void *)d[i].key;
 
@@ -194,6 +216,76 @@ static char *errors_text(const struct field *f, const void *row, const struct in
 	return buf;
 }
 
+/*
+ * --breakdown: shares of the row's total latency. Calls that never left
+ * the CPU were on CPU throughout; the others' parts come from
+ * syscall_waits. That map is written at sys_exit while the latency reaches
+ * syscall_lat through the per-thread banks, so a call at an interval's edge
+ * can land in neighbouring intervals: shares are clamped to [0, 100].
+ */
+enum share { SHARE_ONCPU, SHARE_RUNQ, SHARE_BLOCKED };
+
+static bool share_of(const struct sys_row *r, enum share which, double *pct)
+{
+	const struct waits_val *w = &r->waits;
+	double total = (double)r->lat.sum_ns, part;
+
+	if (total <= 0)
+		return false;
+	switch (which) {
+	case SHARE_RUNQ: part = (double)w->runq_ns; break;
+	case SHARE_BLOCKED: part = (double)w->blocked_ns; break;
+	default: part = total - (double)w->lat_ns + (double)w->oncpu_ns; break;
+	}
+	*pct = part <= 0 ? 0 : part >= total ? 100 : 100 * part / total;
+	return true;
+}
+
+static enum share share_field(const struct field *f)
+{
+	return (enum share)f->stat;
+}
+
+static char *share_text(const struct field *f, const void *row, const struct interval *iv,
+			char *buf, size_t len)
+{
+	double pct;
+
+	(void)iv;
+	if (!share_of(row, share_field(f), &pct))
+		return "-";
+	snprintf(buf, len, "%.0f", pct);
+	return buf;
+}
+
+static void share_json(const struct field *f, const void *row, const struct interval *iv,
+		       struct jw *w)
+{
+	double pct;
+
+	(void)iv;
+	if (share_of(row, share_field(f), &pct))
+		jw_num(w, f->json, pct);
+	else
+		jw_null(w, f->json);
+}
+
+static double share_value(const struct field *f, const void *row, const struct interval *iv)
+{
+	double pct = 0;
+
+	(void)iv;
+	share_of(row, share_field(f), &pct);
+	return pct;
+}
+
+#define SHARE(nm, hdr, js, which)                                                      \
+	{                                                                              \
+		.name = nm, .header = hdr, .width = 5, .json = js, .kind = FK_DERIVED, \
+		.stat = (enum hist_stat)which, .flags = F_SORT, .group = FG_BREAKDOWN, \
+		.text = share_text, .jsonfn = share_json, .value = share_value         \
+	}
+
 #define LAT_STAT(nm, al, hdr, st)                                                         \
 	{                                                                                 \
 		.name = nm, .aliases = {al}, .header = hdr, .width = 8, .kind = FK_HSTAT, \
@@ -262,6 +354,17 @@ static const struct field fields[] = {
 	 .stat = HS_TOTAL,
 	 .scale = 1e3,
 	 .flags = F_SORT},
+	SHARE("oncpu_pct", "CPU%", "oncpu_pct", SHARE_ONCPU),
+	SHARE("runq_pct", "RUNQ%", "runq_pct", SHARE_RUNQ),
+	SHARE("blocked_pct", "BLK%", "blocked_pct", SHARE_BLOCKED),
+	{.name = "over",
+	 .header = "OVER",
+	 .width = 7,
+	 .json = "over_threshold",
+	 .kind = FK_U64,
+	 FIELD_AT(struct sys_row, waits.over),
+	 .flags = F_SORT,
+	 .group = FG_OVER},
 };
 
 /* busiest first */

@@ -23,8 +23,9 @@ struct sys_row {
 	struct row_id id;
 	uint32_t nr;
 	uint64_t count, errors;
-	struct row_hist lat;  /* ns */
-	struct row_list errs; /* by count, largest first */
+	struct row_hist lat;	/* ns */
+	struct row_list errs;	/* by count, largest first */
+	struct waits_val waits; /* calls that left the CPU (--breakdown, --threshold) */
 };
 
 #endif
