@@ -437,8 +437,8 @@ def run_workload(argv, cpu=None, timeout=120):
 
 # ---------------------------------------------------------------- tools
 
-def latscope_tool(key, label, *args, stdout=None):
-    return Tool(key, label, [LATSCOPE, "top"] + list(args), ("stderr", ATTACHED_RE), stdout=stdout)
+def latscope_tool(key, label, *args, stdout=None, cmd="top"):
+    return Tool(key, label, [LATSCOPE, cmd] + list(args), ("stderr", ATTACHED_RE), stdout=stdout)
 
 
 def peer(key, label, name, *args, **kw):
@@ -585,6 +585,10 @@ def section_syscalls():
         # the loop is not selected: what every other process on the host pays
         ("latscope_other", "latscope top -p 1 (loop not selected; all collectors)",
          latscope_tool("latscope_other", "latscope", "-i", "1", "-p", "1")),
+        # slow with a threshold no getppid reaches: the check alone
+        ("latscope_slow", "latscope slow --threshold 1s (no call slow; syscalls + sched)",
+         latscope_tool("latscope_slow", "latscope slow", "--threshold", "1s", "-i", "1",
+                       cmd="slow")),
         ("syscount", syscount_tool().label, syscount_tool()),
         ("bpftrace", bpftrace_tool().label, bpftrace_tool()),
     ]
@@ -595,6 +599,7 @@ def section_syscalls():
         "latscope_other/floor": ratio(extra_of(res, "latscope_other"), extra_of(res, "floor")),
         "latscope/syscount": ratio(extra_of(res, "latscope"), extra_of(res, "syscount")),
         "latscope/bpftrace": ratio(extra_of(res, "latscope"), extra_of(res, "bpftrace")),
+        "latscope_slow/latscope": ratio(extra_of(res, "latscope_slow"), extra_of(res, "latscope")),
     }
     return {"workload": "getppid_loop %d, median of %d loops per measurement, pinned to CPU %d"
             % (GETPPID_N, GETPPID_RUNS, cpu),
@@ -855,9 +860,13 @@ def section_progstats():
         (timing_floor_tool(), getppid),
         (latscope_tool("latscope_sys", "latscope top --view syscalls", "-i", "1", "--view",
                        "syscalls"), getppid),
+        (latscope_tool("latscope_slow", "latscope slow --threshold 1s", "--threshold", "1s",
+                       "-i", "1", cmd="slow"), getppid),
         (syscount_tool(), getppid),
         (bpftrace_tool(), getppid),
         (latscope_tool("latscope", "latscope top (all collectors)", "-i", "1"), pingpong),
+        (latscope_tool("latscope_slow", "latscope slow --threshold 1s", "--threshold", "1s",
+                       "-i", "1", cmd="slow"), pingpong),
         (latscope_tool("latscope_sched", "latscope top --view sched", "-i", "1", "--view",
                        "sched"), pingpong),
         (runqlat_tool(), pingpong),
@@ -923,6 +932,8 @@ def targets(R):
         fmt_ratio(s.get("latscope/timing")))
     add("syscall path: extra ≤ 0.6× syscount -L's", s["latscope/syscount"], 0.6,
         fmt_ratio(s["latscope/syscount"]))
+    add("slow running (no call slow): extra ≤ 1.05× top's", s.get("latscope_slow/latscope"),
+        1.05, fmt_ratio(s.get("latscope_slow/latscope")))
     add("unselected processes (-p other): extra ≤ 1.15× the floor's",
         s.get("latscope_other/floor"), 1.15, fmt_ratio(s.get("latscope_other/floor")))
     c = R["ctxsw"]["ratios"]
@@ -989,10 +1000,11 @@ def render(R):
     L.append("")
     L.append("Ratios of extra cost: latscope/timing floor **%s** (target ≤ 1.0×), "
              "latscope/syscount **%s** (target ≤ 0.6×), unselected/floor **%s** (target ≤ "
-             "1.15×), latscope/floor %s, latscope/bpftrace %s." % tuple(
+             "1.15×), slow/top **%s** (target ≤ 1.05×), latscope/floor %s, latscope/bpftrace "
+             "%s." % tuple(
                  fmt_ratio(S["ratios"].get(k)) for k in
                  ("latscope/timing", "latscope/syscount", "latscope_other/floor",
-                  "latscope/floor", "latscope/bpftrace")))
+                  "latscope_slow/latscope", "latscope/floor", "latscope/bpftrace")))
 
     for sec, title in (("ctxsw", "2. Context switches"), ("tcp", "3. TCP")):
         X = R[sec]
