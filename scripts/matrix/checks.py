@@ -22,6 +22,9 @@ LATSCOPE_ATTACH, so the raw_tp fallback is proven where tp_btf works too):
   tcp-accept FLAVOUR  connects to a loopback listener: the client's and the
                       server's rows carry the right endpoints and counts
                       (tcp checks SKIP when this build has no tcp collector)
+  slow tp_btf         pipe reads blocked 50 ms by a writer on the other CPU:
+                      one slow event each, blocked part and waker right
+  slow raw_tp         refused with exit 1 and one line naming tp_btf
 """
 import os
 import re
@@ -55,7 +58,7 @@ def check_names():
     names = ["check"] + ["load " + f for f in FLAVOURS]
     for what in ("syscalls", "sched", "tcp", "tcp-accept"):
         names += ["%s %s" % (what, f) for f in FLAVOURS]
-    return names
+    return names + ["slow tp_btf", "slow raw_tp"]
 
 
 def emit(check, status, detail, evidence=""):
@@ -133,14 +136,14 @@ def run_load(chk, flavour):
 
 # --- smoke tests against workloads with known ground truth --------------
 
-def observe(flavour, workload_args, agent_args=()):
-    """Run a workload under `top --json -p PID` forced to flavour.
+def run_under(flavour, cmd, workload_args, agent_args):
+    """Run a workload under `latscope CMD --json -p PID` forced to flavour.
 
-    Returns (pid, workload result, interval objects)."""
+    Returns (pid, workload result, the agent's NDJSON objects)."""
     os.environ["LATSCOPE_ATTACH"] = flavour     # inherited by the agent only
     try:
         with lib.Workload(*workload_args) as w:
-            with lib.Agent("top", "--json", "-i", INTERVAL, "-p", w.pid, *agent_args,
+            with lib.Agent(cmd, "--json", "-p", w.pid, *agent_args,
                            wait_attached=False) as a:
                 a.attached(timeout=ATTACH_TIMEOUT_S)
                 time.sleep(0.3)
@@ -151,7 +154,15 @@ def observe(flavour, workload_args, agent_args=()):
     finally:
         del os.environ["LATSCOPE_ATTACH"]
     assert r.rc == 0, "agent: %s" % r.describe()
-    return w.pid, res, lib.intervals(r.stdout)
+    return w.pid, res, lib.parse_ndjson(r.stdout)
+
+
+def observe(flavour, workload_args, agent_args=()):
+    """Run a workload under `top --json -p PID` forced to flavour.
+
+    Returns (pid, workload result, interval objects)."""
+    pid, res, objs = run_under(flavour, "top", workload_args, ("-i", INTERVAL) + tuple(agent_args))
+    return pid, res, [o for o in objs if o.get("type") == "interval"]
 
 
 def run_syscalls(flavour):
@@ -181,6 +192,32 @@ def run_sched(flavour):
         runq, pid, RUNQ_MIN_US, truth)
     return "%d spinners on CPU %d: runq_total_us %.0f (schedstat run_delay %.0f, %+.1f%%)" % (
         SPIN_THREADS, cpu, runq, truth, 100.0 * (runq - truth) / truth if truth else 0.0)
+
+
+SLOW_ROUNDS, SLOW_DELAY_MS = 3, 50
+
+
+def run_slow(flavour):
+    if flavour == "raw_tp":
+        os.environ["LATSCOPE_ATTACH"] = flavour
+        try:
+            r = lib.run_agent("slow", "-n", "1", timeout=ATTACH_TIMEOUT_S)
+        finally:
+            del os.environ["LATSCOPE_ATTACH"]
+        assert r.rc == 1 and "tp_btf" in r.stderr, "slow on raw_tp: exit %d, %r" % (
+            r.rc, r.stderr)
+        return "refused: %s" % r.stderr.strip().splitlines()[-1]
+    _, res, objs = run_under(flavour, "slow", ("slowcalls", "pipe", SLOW_ROUNDS, SLOW_DELAY_MS),
+                             ("--threshold", "20ms"))
+    ev = [e for e in objs if e.get("type") == "slow" and e["tid"] == res["reader"]]
+    assert len(ev) == SLOW_ROUNDS, "%d slow reads by the reader, want %d: %r" % (
+        len(ev), SLOW_ROUNDS, ev)
+    for e in ev:
+        assert e["syscall"] == "read" and e["fd"] and e["fd"]["type"] == "pipe", e
+        assert e["waker"] and e["waker"].get("tid") == res["writer"], e
+        assert e["blocked_us"] >= 0.8 * SLOW_DELAY_MS * 1000, e
+    return "%d reads: blocked %s ms, woken by the writer" % (
+        SLOW_ROUNDS, "/".join("%.1f" % (e["blocked_us"] / 1e3) for e in ev))
 
 
 def closed_loopback_port():
@@ -277,6 +314,8 @@ def main(argv):
         run("syscalls " + f, run_syscalls, f)
     for f in FLAVOURS:
         run("sched " + f, run_sched, f)
+    for f in FLAVOURS:
+        run("slow " + f, run_slow, f)
     for name, fn in (("tcp", run_tcp), ("tcp-accept", run_tcp_accept)):
         for f in FLAVOURS:
             if "tcp" in chk.collectors:
