@@ -104,8 +104,9 @@ int check__run(void)
 		}
 	}
 	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
-	       "%.1f MiB on a 64-CPU host\n",
-	       budget_all(ncpu) / 1048576.0, ncpu, budget_all(64) / 1048576.0);
+	       "%.1f MiB on a 64-CPU host, %.1f MiB on a 192-CPU host\n",
+	       budget_all(ncpu) / 1048576.0, ncpu, budget_all(64) / 1048576.0,
+	       budget_all(192) / 1048576.0);
 	printf("verdict: %d of %zu collectors can run\n", ok, coll_count);
 	return ok ? 0 : 1;
 }

@@ -34,7 +34,7 @@ static uint32_t default_keys(int ncpu)
 
 static uint64_t budget(uint32_t max_keys, int ncpu)
 {
-	uint64_t lat, err;
+	uint64_t lat, err, waits;
 
 	if (!max_keys)
 		max_keys = default_keys(ncpu);
@@ -42,7 +42,9 @@ static uint64_t budget(uint32_t max_keys, int ncpu)
 	 * hash-table bookkeeping */
 	lat = (uint64_t)max_keys * (sizeof(struct sys_key) + 64 + sizeof(struct oct_val) * ncpu);
 	err = (uint64_t)(max_keys / 4) * (sizeof(struct err_key) + 64 + 8 * ncpu);
-	return lat + err + 8192ULL * (4 + 16 + 64) /* task_comm */;
+	waits = (uint64_t)(max_keys / 4) *
+		(sizeof(struct waits_key) + 64 + sizeof(struct waits_val) * ncpu);
+	return lat + err + waits + 8192ULL * (4 + 16 + 64) /* task_comm */;
 }
 
 /* an octave's sub-bucket counts and sum are counters; its max is not */
