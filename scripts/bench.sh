@@ -42,4 +42,7 @@ mkdir -p "$OUT"
 "$CC" -O2 -g -Wall -Wextra -Werror -I"$OUT" scripts/bench/floor.c -o "$OUT/floor" \
 	$("$PKG_CONFIG" --cflags --libs libbpf libelf zlib 2>/dev/null || echo -lbpf -lelf -lz)
 
+"$CC" -O2 -g -Wall -Wextra -Werror scripts/bench/mapcost.c -o "$OUT/mapcost" \
+	$("$PKG_CONFIG" --cflags --libs libbpf libelf zlib 2>/dev/null || echo -lbpf -lelf -lz)
+
 exec python3 scripts/bench/bench.py "$@"

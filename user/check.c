@@ -30,12 +30,13 @@ static int try_open(const struct coll_desc *d, enum attach_mode m, char *why, si
 	return err;
 }
 
-static uint64_t budget_all(int ncpu)
+/* bytes of every map at --max-keys max_keys (0: defaults) on ncpu CPUs */
+static uint64_t budget_all(uint32_t max_keys, int ncpu)
 {
 	uint64_t b = 0;
 
 	for (size_t i = 0; i < coll_count; i++)
-		b += coll_all[i]->budget(0, ncpu);
+		b += coll_all[i]->budget(max_keys / coll_all[i]->max_keys_div, ncpu);
 	return b;
 }
 
@@ -105,8 +106,12 @@ int check__run(void)
 	}
 	printf("\nmemory budget of BPF maps at defaults: %.1f MiB on this host (%d CPUs), "
 	       "%.1f MiB on a 64-CPU host, %.1f MiB on a 192-CPU host\n",
-	       budget_all(ncpu) / 1048576.0, ncpu, budget_all(64) / 1048576.0,
-	       budget_all(192) / 1048576.0);
+	       budget_all(0, ncpu) / 1048576.0, ncpu, budget_all(0, 64) / 1048576.0,
+	       budget_all(0, 192) / 1048576.0);
+	for (uint32_t k = 5000; k <= 20000; k += 15000)
+		printf("  with --max-keys %u: %.1f MiB here, %.1f MiB on 64 CPUs, %.1f MiB on 192\n",
+		       k, budget_all(k, ncpu) / 1048576.0, budget_all(k, 64) / 1048576.0,
+		       budget_all(k, 192) / 1048576.0);
 	printf("verdict: %d of %zu collectors can run\n", ok, coll_count);
 	return ok ? 0 : 1;
 }

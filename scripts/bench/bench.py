@@ -46,6 +46,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, "build")
 LATSCOPE = os.path.join(BUILD, "latscope")
 FLOOR = os.path.join(BUILD, "bench", "floor")
+MAPCOST = os.path.join(BUILD, "bench", "mapcost")
 WL = os.path.join(BUILD, "tests")
 OUT_JSON = os.path.join(BUILD, "bench.json")
 
@@ -756,6 +757,44 @@ def section_agent():
     return out
 
 
+def section_scale(agent):
+    """The agent on big hosts, on paper: its CPU at -i 1 derived from this run's
+    agent figure and per-entry costs measured here (scripts/bench/mapcost.c:
+    the kernel's batch read per entry and per byte copied, user space's fold
+    of a per-CPU value timed at 64 and 192 CPUs); map memory from `latscope
+    check`'s budget. Each key is one syscall_lat entry with an 80-byte
+    per-CPU value, copied once per possible CPU."""
+    out = {"how": " ".join(section_scale.__doc__.split()), "rows": []}
+    try:
+        m = json.loads(subprocess.run([MAPCOST], capture_output=True, text=True,
+                                      check=True, timeout=120).stdout)
+        chk = subprocess.run([LATSCOPE, "check"], capture_output=True, text=True,
+                             timeout=120).stdout
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        out["status"] = "failed: %s" % e
+        return out
+    out["mapcost"] = m
+    budget = {}
+    for k, here, c64, c192 in re.findall(
+            r"with --max-keys (\d+): ([\d.]+) MiB here, ([\d.]+) MiB on 64 CPUs, "
+            r"([\d.]+) MiB on 192", chk):
+        budget[int(k)] = {64: float(c64), 192: float(c192)}
+    base = agent.get("cpu_pct")
+    ncpu = os.cpu_count()
+    for cpus in (64, 192):
+        fold = m["fold_ns_per_entry_%dcpu" % cpus]
+        # the read of one entry's per-CPU value, beyond what this host copies
+        extra_ns = m["copy_ns_per_byte"] * 80 * (cpus - ncpu) + fold
+        for keys in (5000, 20000):
+            cpu = (base * keys / 5000 + 100 * keys * extra_ns / 1e9) if base is not None \
+                else None
+            out["rows"].append({"cpus": cpus, "keys": keys, "agent_cpu_pct": cpu,
+                                "extra_ns_per_key": extra_ns,
+                                "map_mib": budget.get(keys, {}).get(cpus)})
+    out["status"] = "ok"
+    return out
+
+
 def section_accuracy():
     out = {"workload": "bench_sleep %d: nanosleep from a fixed mix (40%% 60us, 30%% 250us, "
            "20%% 800us, 9.5%% 3ms, 0.5%% 10ms), timed by the workload itself" % SLEEP_N,
@@ -1091,6 +1130,24 @@ def render(R):
         if "bpf_ns_per_op" in e:
             L.append("| %s | %s | %.1f per %s |" % (e["tool"], e["workload"],
                                                    e["bpf_ns_per_op"], e["op"]))
+    X = R.get("scale", {})
+    L += ["", "## 7. Scale, on paper — %s" % X.get("how", ""), ""]
+    if X.get("status") != "ok":
+        L.append(X.get("status", "not run"))
+    else:
+        mc = X["mapcost"]
+        L += ["Measured here: batch read %.1f ns per entry (80-byte value), %.4f ns per byte "
+              "copied; fold of one entry %.0f ns at 64 CPUs, %.0f ns at 192." % (
+                  mc["read_ns_per_entry_80B"], mc["copy_ns_per_byte"],
+                  mc["fold_ns_per_entry_64cpu"], mc["fold_ns_per_entry_192cpu"]), "",
+              "| CPUs | keys | agent CPU (-i 1) | extra ns per key | map budget (--max-keys) |",
+              "|---|---|---|---|---|"]
+        for r in X["rows"]:
+            L.append("| %d | %d | %s | %.0f | %s |" % (
+                r["cpus"], r["keys"],
+                "%.2f%%" % r["agent_cpu_pct"] if r["agent_cpu_pct"] is not None else "–",
+                r["extra_ns_per_key"],
+                "%.1f MiB" % r["map_mib"] if r["map_mib"] is not None else "–"))
     L += ["", "## Targets (DESIGN.md section 7)", "", "| target | measured | verdict |",
           "|---|---|---|"]
     for name, shown, verdict in R["targets"]:
@@ -1166,6 +1223,7 @@ def main():
         R["accuracy"] = section_accuracy()
         log("6/6 BPF program cost (bpf_stats_enabled)")
         R["progstats"] = section_progstats()
+        R["scale"] = section_scale(R["agent"])
     finally:
         kill_leftovers()
         if mounted:
