@@ -12,7 +12,11 @@
 
 #define LS_COMM_LEN    16
 #define LS_MAX_SYSCALL 1024 /* syscall numbers at or above are ignored */
-#define LS_MAX_PIDS    64   /* entries in the -p filter */
+/* waiting kinds of two syscalls, keyed apart at sys_enter from their
+ * arguments (idle waits, DESIGN.md section 4); above every real number */
+#define LS_NR_FUTEX_WAIT (LS_MAX_SYSCALL - 2) /* futex with a FUTEX_WAIT* op */
+#define LS_NR_URING_WAIT (LS_MAX_SYSCALL - 1) /* io_uring_enter with GETEVENTS */
+#define LS_MAX_PIDS	 64		      /* entries in the -p filter */
 
 /* how rows are keyed; chosen at load time (rodata) */
 enum ls_by {
@@ -207,17 +211,10 @@ struct ls_owner {
  * from user/sysclass.c) says where the fd is and which calls are left out.
  */
 enum ls_sys_class {
-	LS_SC_FD_ARG0 = 1 << 0,	  /* the first argument is an fd */
-	LS_SC_FD_RET = 1 << 1,	  /* a non-negative return is a new fd */
-	LS_SC_HIDE = 1 << 2,	  /* never reported (idle wait, or not --syscall) */
-	LS_SC_FUTEX = 1 << 3,	  /* futex: a WAIT op is an idle wait */
-	LS_SC_URING = 1 << 4,	  /* io_uring_enter: GETEVENTS is an idle wait */
-	LS_SC_HIDE_WAIT = 1 << 5, /* with FUTEX/URING: hide the waiting kind (HIDE
-				   * then hides only the other kind) */
+	LS_SC_FD_ARG0 = 1 << 0, /* the first argument is an fd */
+	LS_SC_FD_RET = 1 << 1,	/* a non-negative return is a new fd */
+	LS_SC_HIDE = 1 << 2,	/* never reported (idle wait, or not --syscall) */
 };
-
-/* slow_event.flags */
-#define LS_SLOW_WAIT 1 /* futex WAIT op / io_uring_enter GETEVENTS */
 
 enum ls_wake_ctx {
 	LS_WAKE_NONE = 0, /* not woken during the call */
@@ -277,8 +274,8 @@ struct slow_event {
 	__u32 pid, tid;
 	__u32 switches;
 	__u32 cpu;
-	__u16 nr;
-	__u16 flags; /* LS_SLOW_* */
+	__u16 nr; /* or LS_NR_*_WAIT */
+	__u16 pad1;
 	__u32 pad;
 	char comm[LS_COMM_LEN];
 	struct ls_waker waker;

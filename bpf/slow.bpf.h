@@ -234,12 +234,6 @@ static __always_inline __u64 call_oncpu(struct task_state *st, __u64 start, __u6
 	return st->call.oncpu_ns + (now > from ? now - from : 0);
 }
 
-#define FUTEX_CMD_MASK	  127 /* without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
-#define FUTEX_WAIT	  0
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_WAIT_REQ_PI 11
-#define IORING_GETEVENTS  1
-
 /* the call in flight of the current thread took lat = now - start: report it */
 static __always_inline void slow_report(struct task_state *st, struct pt_regs *regs, long ret,
 					__u64 now)
@@ -247,32 +241,12 @@ static __always_inline void slow_report(struct task_state *st, struct pt_regs *r
 	struct task_sys *ts = &st->sys;
 	__u32 nr = ts->nr & (LS_MAX_SYSCALL - 1), zero = 0;
 	__u8 cls = sys_class[nr];
-	__u16 flags = 0;
 	struct slow_event *e;
 	__u64 pid_tgid;
 	int fd = -1;
 
-	if (cls & (LS_SC_FUTEX | LS_SC_URING)) {
-		bool wait;
-
-		if (cls & LS_SC_FUTEX) {
-			__u32 op = BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
-
-			wait = op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET ||
-			       op == FUTEX_WAIT_REQ_PI;
-		} else {
-			wait = BPF_CORE_READ(regs, r10) & IORING_GETEVENTS;
-		}
-		if (wait) { /* the waiting kind: shown or not on its own */
-			if (cls & LS_SC_HIDE_WAIT)
-				return;
-			flags |= LS_SLOW_WAIT;
-		} else if (cls & LS_SC_HIDE) {
-			return;
-		}
-	} else if (cls & LS_SC_HIDE) {
+	if (cls & LS_SC_HIDE)
 		return;
-	}
 	if (!slow_admit(now)) {
 		slow_drop(LS_SLOW_RATE_LIMITED);
 		return;
@@ -286,7 +260,6 @@ static __always_inline void slow_report(struct task_state *st, struct pt_regs *r
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->cgid = bpf_get_current_cgroup_id();
 	e->nr = nr;
-	e->flags = flags;
 	e->ret = ret;
 	e->start_ns = ts->start_ns;
 	e->lat_ns = now - ts->start_ns;

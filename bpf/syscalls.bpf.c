@@ -23,6 +23,29 @@ char LICENSE[] SEC("license") = "GPL";
  */
 /* latscope's own tgid: its map reads would otherwise be traced by itself */
 const volatile __u32 self_tgid = 0;
+/* this architecture's futex and io_uring_enter numbers (~0: none) */
+const volatile __u32 nr_futex = ~0U;
+const volatile __u32 nr_uring = ~0U;
+
+#define FUTEX_CMD_MASK	  127 /* without FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME */
+#define FUTEX_WAIT	  0
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAIT_REQ_PI 11
+#define IORING_GETEVENTS  1
+
+/* the key of a call: its number, or the waiting kind of futex/io_uring */
+static __always_inline __u32 call_nr(struct pt_regs *regs, long id)
+{
+	if (id == nr_futex) {
+		__u32 op = BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
+
+		if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET || op == FUTEX_WAIT_REQ_PI)
+			return LS_NR_FUTEX_WAIT;
+	} else if (id == nr_uring && (BPF_CORE_READ(regs, r10) & IORING_GETEVENTS)) {
+		return LS_NR_URING_WAIT;
+	}
+	return id;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -45,7 +68,7 @@ struct {
 	__type(value, struct waits_val);
 } syscall_waits SEC(".maps");
 
-static __always_inline int on_sys_enter(long id)
+static __always_inline int on_sys_enter(struct pt_regs *regs, long id)
 {
 	struct task_state *st;
 	struct task_sys *ts;
@@ -73,7 +96,7 @@ static __always_inline int on_sys_enter(long id)
 		return 0;
 	if (calls_on && st->call.dirty) /* the breakdown of the previous call */
 		__builtin_memset(&st->call, 0, sizeof(st->call));
-	ts->nr = id;
+	ts->nr = call_nr(regs, id);
 	ts->start_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -324,7 +347,7 @@ int BPF_PROG(ls_exit_task_raw)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ls_enter_btf, struct pt_regs *regs, long id)
 {
-	return on_sys_enter(id);
+	return on_sys_enter(regs, id);
 }
 
 SEC("tp_btf/sys_exit")
@@ -336,7 +359,7 @@ int BPF_PROG(ls_exit_btf, struct pt_regs *regs, long ret)
 SEC("raw_tp/sys_enter")
 int BPF_PROG(ls_enter_raw, struct pt_regs *regs, long id)
 {
-	return on_sys_enter(id);
+	return on_sys_enter(regs, id);
 }
 
 SEC("raw_tp/sys_exit")

@@ -109,7 +109,8 @@ int check__run(void)
 	       budget_all(0, ncpu) / 1048576.0, ncpu, budget_all(0, 64) / 1048576.0,
 	       budget_all(0, 192) / 1048576.0);
 	for (uint32_t k = 5000; k <= 20000; k += 15000)
-		printf("  with --max-keys %u: %.1f MiB here, %.1f MiB on 64 CPUs, %.1f MiB on 192\n",
+		printf("  with --max-keys %u: %.1f MiB here, %.1f MiB on 64 CPUs, %.1f MiB on "
+		       "192\n",
 		       k, budget_all(k, ncpu) / 1048576.0, budget_all(k, 64) / 1048576.0,
 		       budget_all(k, 192) / 1048576.0);
 	printf("verdict: %d of %zu collectors can run\n", ok, coll_count);

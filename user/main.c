@@ -248,7 +248,8 @@ static int cmd_run(const struct options *o)
 	}
 	/* every row kind has a table in the output, even when its collector is off */
 	iv.by = o->by;
-	iv.groups = (o->breakdown ? FG_BREAKDOWN : 0) | (o->threshold_set ? FG_OVER : 0);
+	iv.groups = (o->breakdown ? FG_BREAKDOWN : 0) | (o->threshold_set ? FG_OVER : 0) |
+		    (o->all ? FG_IDLE : 0);
 	for (size_t i = 0; i < coll_count; i++)
 		interval__table(&iv, coll_all[i]->schema);
 	for (size_t i = 0; i < cs.n; i++)
@@ -292,6 +293,8 @@ static int cmd_run(const struct options *o)
 				goto cleanup;
 			}
 		}
+		if (!o->all) /* waiting for work is not latency (DESIGN.md section 4) */
+			interval__hide_idle(&iv);
 		/* a collector that runs only to help another is not shown */
 		for (size_t t = 0; o->view && t < iv.ntables; t++)
 			if (strcmp(iv.tables[t].schema->name, o->view))

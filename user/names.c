@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ktab.h"
+#include "latscope.h"
 #include "names.h"
 #include "util.h"
 
@@ -23,6 +24,10 @@ extern const size_t syscall_names_len;
 
 const char *syscall_name(unsigned int nr)
 {
+	if (nr == LS_NR_FUTEX_WAIT)
+		return "futex_wait";
+	if (nr == LS_NR_URING_WAIT)
+		return "io_uring_wait";
 	return nr < syscall_names_len ? syscall_names[nr] : NULL;
 }
 
@@ -31,6 +36,10 @@ int syscall_nr(const char *name)
 	for (size_t i = 0; i < syscall_names_len; i++)
 		if (syscall_names[i] && !strcmp(syscall_names[i], name))
 			return (int)i;
+	if (!strcmp(name, "futex_wait"))
+		return LS_NR_FUTEX_WAIT;
+	if (!strcmp(name, "io_uring_wait"))
+		return LS_NR_URING_WAIT;
 	return -1;
 }
 

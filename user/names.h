@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Name of syscall nr from the build host's headers, or NULL if unknown. */
+/* Name of syscall nr from the build host's headers (or of a waiting kind,
+ * LS_NR_FUTEX_WAIT: "futex_wait", LS_NR_URING_WAIT: "io_uring_wait"), or
+ * NULL if unknown. */
 const char *syscall_name(unsigned int nr);
 /* Number of a syscall name, or -1. */
 int syscall_nr(const char *name);

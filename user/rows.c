@@ -71,7 +71,7 @@ int interval__add_culprit(struct interval *iv, const struct culprit *c)
 void interval__reset(struct interval *iv)
 {
 	for (size_t t = 0; t < iv->ntables; t++)
-		iv->tables[t].n = 0;
+		iv->tables[t].n = iv->tables[t].idle_hidden = 0;
 	iv->nbins = 0;
 	iv->nerrs = 0;
 	iv->nculprits = 0;

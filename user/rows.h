@@ -60,6 +60,7 @@ struct table {
 	size_t row_size; /* schema->row_size */
 	void *rows;	 /* n rows of row_size bytes */
 	size_t n, cap;
+	size_t idle_hidden; /* rows left out as idle waits (interval__hide_idle) */
 };
 
 #define IV_MAX_TABLES 8

@@ -169,6 +169,30 @@ double field__value(const struct field *f, const void *row, const struct interva
 	}
 }
 
+void interval__hide_idle(struct interval *iv)
+{
+	for (size_t t = 0; t < iv->ntables; t++) {
+		struct table *tb = &iv->tables[t];
+		size_t keep = 0;
+
+		tb->idle_hidden = 0;
+		if (!tb->schema->idle)
+			continue;
+		for (size_t r = 0; r < tb->n; r++) {
+			void *row = table__row(tb, r);
+
+			if (tb->schema->idle(row)) {
+				tb->idle_hidden++;
+				continue;
+			}
+			if (keep != r)
+				memcpy(table__row(tb, keep), row, tb->row_size);
+			keep++;
+		}
+		tb->n = keep;
+	}
+}
+
 void interval__summarize(struct interval *iv)
 {
 	for (size_t t = 0; t < iv->ntables; t++) {

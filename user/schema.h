@@ -55,6 +55,7 @@ enum field_flags {
 /* optional field groups (struct field.group, struct interval.groups) */
 #define FG_BREAKDOWN (1u << 0) /* top --breakdown */
 #define FG_OVER	     (1u << 1) /* top --threshold */
+#define FG_IDLE	     (1u << 2) /* --all: rows say whether they are idle waits */
 
 #define BY_BIT(b) (1u << (b))
 #define BY_ALL	  0u
@@ -100,6 +101,8 @@ struct row_schema {
 	const char *default_sort; /* field name */
 	/* order of rows equal in the sort field (busiest first...); <0, 0, >0 */
 	int (*tiebreak)(const void *a, const void *b);
+	/* is the row an idle wait (DESIGN.md section 4)? NULL: never */
+	bool (*idle)(const void *row);
 };
 
 /* the fields every row kind starts with (struct row_id), in this order */
@@ -124,6 +127,10 @@ double hist_stat(const struct row_hist *h, enum hist_stat st);
 
 /* The table of a schema, added (inactive, empty) when missing; NULL when full. */
 struct table *interval__table(struct interval *iv, const struct row_schema *schema);
+
+/* Drop the rows that are idle waits (schema idle hook) from every table,
+ * counting them in the table's idle_hidden. */
+void interval__hide_idle(struct interval *iv);
 
 /* Percentiles of every histogram of every row, from its bins. */
 void interval__summarize(struct interval *iv);

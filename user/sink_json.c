@@ -132,6 +132,13 @@ int sink_json__render(FILE *f, const struct interval *iv)
 	jw_str(&w, "type", "interval");
 	jw_str(&w, "time", fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)));
 	jw_num(&w, "interval_s", iv->interval_s);
+	{
+		size_t idle = 0;
+
+		for (size_t t = 0; t < iv->ntables; t++)
+			idle += iv->tables[t].idle_hidden;
+		jw_uint(&w, "idle_rows", idle);
+	}
 	for (size_t t = 0; t < iv->ntables; t++) {
 		const struct table *tb = &iv->tables[t];
 		const struct row_schema *s = tb->schema;

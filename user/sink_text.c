@@ -131,7 +131,7 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 	char ts[40];
 	uint64_t dropped = 0;
 	int avail = -1, shown = 0, tables = 0;
-	size_t i;
+	size_t i, idle = 0;
 
 	for (i = 0; i < LS_DROP_MAX; i++)
 		dropped += iv->drops[i];
@@ -145,9 +145,14 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 			avail = 1;
 		fputs("\033[H\033[2J", f);
 	}
-	fprintf(f, "%s  interval %.2fs  sorted by %s  dropped: %llu\n",
+	for (i = 0; i < iv->ntables; i++)
+		idle += iv->tables[i].idle_hidden;
+	fprintf(f, "%s  interval %.2fs  sorted by %s  dropped: %llu",
 		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->interval_s,
 		o->sort ? o->sort : "p99", (unsigned long long)dropped);
+	if (idle)
+		fprintf(f, "  idle-wait rows hidden: %zu (--all shows them)", idle);
+	fputc('\n', f);
 	for (i = 0; i < iv->ntables; i++) {
 		const struct table *t = &iv->tables[i];
 

@@ -432,7 +432,7 @@ void slow_row__fill(struct slow_row *r, const struct slow_event *e, struct names
 	r->id.cgroup = names ? names__cgroup(names, e->cgid) : NULL;
 	r->start_ns = e->start_ns + mono_to_real_ns;
 	r->end_ns = r->start_ns + e->lat_ns;
-	r->syscall = sysclass_call_name(e->nr, e->flags, r->name_buf, sizeof(r->name_buf));
+	r->syscall = sysclass_call_name(e->nr, r->name_buf, sizeof(r->name_buf));
 	r->ret = e->ret;
 	r->lat_ns = e->lat_ns;
 	r->oncpu_ns = e->oncpu_ns;

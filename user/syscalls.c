@@ -12,6 +12,7 @@
 #include "schema.h"
 #include "syscalls.h"
 #include "syscalls.skel.h"
+#include "sysclass.h"
 #include "util.h"
 
 _Static_assert(HIST_SUB == sizeof(((struct oct_val *)0)->count) / sizeof(__u64),
@@ -92,6 +93,10 @@ static int configure(void *skel, const struct coll_opts *o, bool btf)
 	(void)btf;
 	COLL_SET_RODATA(s->rodata, &o->filter);
 	s->rodata->self_tgid = getpid();
+	if (syscall_nr("futex") >= 0)
+		s->rodata->nr_futex = (__u32)syscall_nr("futex");
+	if (syscall_nr("io_uring_enter") >= 0)
+		s->rodata->nr_uring = (__u32)syscall_nr("io_uring_enter");
 	s->rodata->calls_on = o->calls;
 	s->rodata->slow_threshold_ns = o->threshold_ns;
 	if (!o->slow) /* the ring buffer's least size: nothing goes out */
@@ -288,6 +293,31 @@ static double share_value(const struct field *f, const void *row, const struct i
 		.text = share_text, .jsonfn = share_json, .value = share_value         \
 	}
 
+/* idle waits (user/sysclass.c), by syscall number */
+static bool idle_nr(uint32_t nr)
+{
+	static int8_t known[LS_MAX_SYSCALL]; /* 0: not asked yet, 1: idle, -1: not */
+	const char *name;
+
+	if (nr >= LS_MAX_SYSCALL)
+		return false;
+	if (!known[nr])
+		known[nr] = (name = syscall_name(nr)) && sysclass_idle(name) ? 1 : -1;
+	return known[nr] > 0;
+}
+
+static bool row_idle(const void *row)
+{
+	return idle_nr(((const struct sys_row *)row)->nr);
+}
+
+static void idle_json(const struct field *f, const void *row, const struct interval *iv,
+		      struct jw *w)
+{
+	(void)iv;
+	jw_bool(w, f->json, row_idle(row));
+}
+
 #define LAT_STAT(nm, al, hdr, st)                                                         \
 	{                                                                                 \
 		.name = nm, .aliases = {al}, .header = hdr, .width = 8, .kind = FK_HSTAT, \
@@ -367,6 +397,7 @@ static const struct field fields[] = {
 	 FIELD_AT(struct sys_row, waits.over),
 	 .flags = F_SORT,
 	 .group = FG_OVER},
+	{.name = "idle", .json = "idle", .kind = FK_DERIVED, .group = FG_IDLE, .jsonfn = idle_json},
 };
 
 /* busiest first */
@@ -386,6 +417,7 @@ static const struct row_schema schema = {
 	.nfields = ARRAY_SIZE(fields),
 	.default_sort = "p99",
 	.tiebreak = tiebreak,
+	.idle = row_idle,
 };
 
 const struct coll_desc sys_coll_desc = {

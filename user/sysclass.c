@@ -26,7 +26,7 @@ static const char *const fd_arg0[] = {
 	"sendfile",	  "splice",	     "tee",	 "epoll_wait", "epoll_pwait",
 	"epoll_pwait2",	  "epoll_ctl",	     "shutdown", "lseek",      "fcntl",
 	"io_uring_enter", "copy_file_range", "fstat",	 "newfstatat", "getsockopt",
-	"setsockopt",
+	"setsockopt",	  "io_uring_wait",
 };
 
 /* a non-negative return is a new fd (resolved at exit) */
@@ -64,16 +64,13 @@ static bool picked(const char *list, const char *name)
 
 int sysclass_build(uint8_t cls[LS_MAX_SYSCALL], bool all, const char *pick, char *err, size_t len)
 {
-	int futex = syscall_nr("futex"), uring = syscall_nr("io_uring_enter");
-
 	/* every name asked for must be a syscall (or a waiting kind) */
 	for (const char *p = pick; p && *p;) {
 		const char *e = strchrnul(p, ',');
 		char name[64];
 
 		snprintf(name, sizeof(name), "%.*s", (int)(e - p), p);
-		if (syscall_nr(name) < 0 && strcmp(name, "futex_wait") &&
-		    strcmp(name, "io_uring_wait")) {
+		if (syscall_nr(name) < 0) {
 			snprintf(err, len, "invalid --syscall '%s': no syscall called '%s'", pick,
 				 name);
 			return -EINVAL;
@@ -84,42 +81,21 @@ int sysclass_build(uint8_t cls[LS_MAX_SYSCALL], bool all, const char *pick, char
 		const char *name = syscall_name(nr);
 		uint8_t c = 0;
 
-		if (name) {
-			if (in(fd_arg0, ARRAY_SIZE(fd_arg0), name))
-				c |= LS_SC_FD_ARG0;
-			if (in(fd_ret, ARRAY_SIZE(fd_ret), name))
-				c |= LS_SC_FD_RET;
-		}
-		if ((int)nr == futex || (int)nr == uring) {
-			const char *wait = (int)nr == futex ? "futex_wait" : "io_uring_wait";
-
-			c |= (int)nr == futex ? LS_SC_FUTEX : LS_SC_URING;
-			if (pick) {
-				if (!picked(pick, wait))
-					c |= LS_SC_HIDE_WAIT;
-				if (!picked(pick, name))
-					c |= LS_SC_HIDE; /* hides the other kind; a wait
-							  * is decided first */
-			} else if (!all) {
-				c |= LS_SC_HIDE_WAIT;
-			}
-		} else if (pick) {
-			if (!name || !picked(pick, name))
-				c |= LS_SC_HIDE;
-		} else if (!all && name && sysclass_idle(name)) {
+		if (name && in(fd_arg0, ARRAY_SIZE(fd_arg0), name))
+			c |= LS_SC_FD_ARG0;
+		if (name && in(fd_ret, ARRAY_SIZE(fd_ret), name))
+			c |= LS_SC_FD_RET;
+		if (pick ? !name || !picked(pick, name) : !all && name && sysclass_idle(name))
 			c |= LS_SC_HIDE;
-		}
 		cls[nr] = c;
 	}
 	return 0;
 }
 
-const char *sysclass_call_name(unsigned int nr, unsigned int flags, char *buf, size_t len)
+const char *sysclass_call_name(unsigned int nr, char *buf, size_t len)
 {
 	const char *name = syscall_name(nr);
 
-	if (name && (flags & LS_SLOW_WAIT))
-		return !strcmp(name, "futex") ? "futex_wait" : "io_uring_wait";
 	if (name)
 		return name;
 	snprintf(buf, len, "syscall_%u", nr);

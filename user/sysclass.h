@@ -13,8 +13,8 @@
 #include "latscope.h"
 
 /* Is the syscall called name an idle wait? futex and io_uring_enter are
- * by their arguments: their waiting kinds are named futex_wait and
- * io_uring_wait. */
+ * by their arguments: their waiting kinds are keyed apart in the kernel as
+ * futex_wait and io_uring_wait (LS_NR_*_WAIT), which are. */
 bool sysclass_idle(const char *name);
 
 /*
@@ -26,9 +26,8 @@ bool sysclass_idle(const char *name);
  */
 int sysclass_build(uint8_t cls[LS_MAX_SYSCALL], bool all, const char *pick, char *err, size_t len);
 
-/* The name of a reported call: the syscall's, futex_wait/io_uring_wait for
- * the waiting kinds (LS_SLOW_WAIT), else "syscall_N". Returns buf or a
- * static string. */
-const char *sysclass_call_name(unsigned int nr, unsigned int flags, char *buf, size_t len);
+/* The name of a call: the syscall's (futex_wait, io_uring_wait for the
+ * waiting kinds), else "syscall_N". Returns buf or a static string. */
+const char *sysclass_call_name(unsigned int nr, char *buf, size_t len);
 
 #endif

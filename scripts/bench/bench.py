@@ -699,7 +699,7 @@ def section_agent():
         if not line.startswith("ready"):
             raise ToolError("bench_keys did not start")
         time.sleep(1)  # every key has been hit at least once
-        tool = latscope_tool("agent", "latscope", "--json", "-i", "1", stdout=ndjson)
+        tool = latscope_tool("agent", "latscope", "--json", "--all", "-i", "1", stdout=ndjson)
         run = tool.start()
         note_attach(run)
         pid = run.proc.pid
@@ -812,7 +812,7 @@ def section_accuracy():
         if not line.startswith("pid "):
             raise ToolError("bench_sleep did not start")
         pid = int(line.split()[1])
-        tool = latscope_tool("accuracy", "latscope", "--json", "--view", "syscalls", "-p",
+        tool = latscope_tool("accuracy", "latscope", "--json", "--all", "--view", "syscalls", "-p",
                              str(pid), "-i", str(ACC_INTERVAL_S), stdout=ndjson)
         run = tool.start()
         note_attach(run)

@@ -41,7 +41,7 @@ def _run():
     if "run" not in _memo:
         try:
             with lib.Workload("syscalls", N, SLEEP_US, M, K) as w:
-                with lib.Agent("top", "--json", "-i", INTERVAL_S, "-p", w.pid) as a:
+                with lib.Agent("top", "--json", "--all", "-i", INTERVAL_S, "-p", w.pid) as a:
                     res = drive(w, [a])
                     out = a.stop(signal.SIGINT)
             _memo["run"] = (w.pid, res, out)
@@ -190,7 +190,7 @@ def test_syscall_in_flight_at_attach_not_reported():
 
 def test_by_thread_rows_carry_tid():
     with lib.Workload("syscalls", 0, 0, 3, 100) as w:
-        with lib.Agent("top", "--json", "--by", "thread", "-i", INTERVAL_S, "-p", w.pid) as a:
+        with lib.Agent("top", "--json", "--all", "--by", "thread", "-i", INTERVAL_S, "-p", w.pid) as a:
             drive(w, [a], settle_s=0.1)
             out = a.stop()
     assert out.rc == 0, out.describe()
@@ -207,8 +207,8 @@ def test_by_thread_rows_carry_tid():
 
 def test_two_instances_side_by_side_both_count_exactly():
     with lib.Workload("syscalls", 2, 1000, M, 1000) as w:
-        with lib.Agent("top", "--json", "-i", INTERVAL_S, "-p", w.pid) as a, \
-                lib.Agent("top", "--json", "-i", INTERVAL_S, "-p", w.pid) as b:
+        with lib.Agent("top", "--json", "--all", "-i", INTERVAL_S, "-p", w.pid) as a, \
+                lib.Agent("top", "--json", "--all", "-i", INTERVAL_S, "-p", w.pid) as b:
             drive(w, [a, b])
             outs = [a.stop(), b.stop()]
     want = {"nanosleep": 2, "openat": M, "getppid": 1000}
@@ -223,7 +223,7 @@ def test_sigterm_exits_0_and_leaves_no_programs_or_links_loaded():
     pinned_before = lib.pinned_objects()
     alone = not lib.other_latscopes()
     with lib.Workload("syscalls", 0, 0, 1, 10) as w:
-        with lib.Agent("top", "--json", "-i", INTERVAL_S, "-p", w.pid) as a:
+        with lib.Agent("top", "--json", "--all", "-i", INTERVAL_S, "-p", w.pid) as a:
             progs, links = lib.bpf_fds_of(a.pid)
             loaded = lib.loaded_bpf("prog")
             names = {i: loaded[i].get("name", "") for i in progs if i in loaded}

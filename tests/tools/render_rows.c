@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 {
 	struct interval iv = {};
 	struct text_opts to = {.sort = "p99"};
-	bool json = false, group = false;
+	bool json = false, group = false, hide_idle = false;
 	char line[4096];
 	FILE *f;
 
@@ -252,6 +252,10 @@ int main(int argc, char **argv)
 				: !strcmp(argv[i], "cgroup") ? LS_BY_CGROUP
 				: !strcmp(argv[i], "comm")   ? LS_BY_COMM
 							     : LS_BY_PROCESS;
+		} else if (!strcmp(argv[i], "--hide-idle")) {
+			hide_idle = true; /* as top does without --all */
+		} else if (!strcmp(argv[i], "--all")) {
+			iv.groups |= FG_IDLE; /* as top --all: rows say whether idle */
 		} else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
 			to.max_rows = atoi(argv[++i]);
 		} else {
@@ -286,6 +290,8 @@ int main(int argc, char **argv)
 	iv.drops[LS_DROP_RUNQ] = 3;
 	if (group && interval__group_by_comm(&iv))
 		exit(1);
+	if (hide_idle)
+		interval__hide_idle(&iv);
 	interval__summarize(&iv);
 	interval__sort(&iv, to.sort);
 	if (json)

@@ -21,6 +21,9 @@ GOLDEN = os.path.join(ROOT, "tests", "fixtures", "golden")
 CASES = {
     "process_p99.txt": [],
     "process_p99.json": ["--json"],
+    "process_idle_hidden.txt": ["--hide-idle"],
+    "process_idle_hidden.json": ["--hide-idle", "--json"],
+    "process_all.json": ["--all", "--json"],
     "process_count.txt": ["--sort", "count"],
     "process_errors_rows2.txt": ["--sort", "errors", "--rows", "2"],
     "process_time.txt": ["--sort", "time"],

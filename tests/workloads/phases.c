@@ -9,11 +9,16 @@
  *   getppid N          N getppid() calls through syscall(2)
  *   sleep N US         N nanosleep(US microseconds)
  *   rename NAME        set its comm to NAME (prctl PR_SET_NAME)
+ *   futexwait N US     N FUTEX_WAIT calls that time out after US microseconds
+ *   futexwake N        N FUTEX_WAKE calls (nobody waits: each returns 0)
+ *   epoll MS           one epoll_wait(MS ms) on an empty set
  *   exit               exit 0 (so does EOF)
  * and answers each line with "done N" once it is done. Several commands on
  * one line, separated by ';', run back to back (no read in between).
  */
+#include <linux/futex.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,27 @@ static int run(char *cmd, long *n)
 
 		for (long i = 0; i < *n; i++)
 			syscall(SYS_nanosleep, &ts, NULL);
+	} else if (sscanf(cmd, "futexwait %ld %ld", n, &us) == 2 && *n >= 0 && us >= 0) {
+		static int word;
+		struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000};
+
+		for (long i = 0; i < *n; i++)
+			syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
+	} else if (sscanf(cmd, "futexwake %ld", n) == 1 && *n >= 0) {
+		static int word;
+
+		for (long i = 0; i < *n; i++)
+			syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	} else if (sscanf(cmd, "epoll %ld", n) == 1 && *n >= 0) {
+		struct epoll_event ev;
+		int ep = epoll_create1(0);
+
+		if (ep < 0) {
+			perror("phases: epoll_create1");
+			return 3;
+		}
+		syscall(SYS_epoll_wait, ep, &ev, 1, (int)*n);
+		close(ep);
 	} else if (!strncmp(cmd, "rename ", 7)) {
 		if (prctl(PR_SET_NAME, cmd + 7, 0, 0, 0)) {
 			perror("phases: prctl");
