@@ -100,7 +100,7 @@ static void collectors__free(struct collectors *cs)
  * error (returns -ENOENT).
  */
 static int collectors__open(struct collectors *cs, const struct options *o, int cg_fd,
-			    const struct slow_opts *slow)
+			    const char *cg_rel, const struct slow_opts *slow)
 {
 	struct coll_opts co = {};
 	struct coll_shared shared = {};
@@ -111,7 +111,7 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 	co.filter.npids = o->npids;
 	co.filter.comm = o->comm;
 	co.filter.cgroup_fd = cg_fd;
-	co.filter.cgroup_path = cg_fd >= 0 ? cgroup_rel(o->cgroup) : NULL;
+	co.filter.cgroup_path = cg_fd >= 0 ? cg_rel : NULL;
 	co.tcp = &o->tcp;
 	co.attach = attach_mode_from_env();
 	co.interval_s = o->interval_ns / 1e9;
@@ -196,7 +196,7 @@ static int cmd_run(const struct options *o)
 	struct slow_opts so = {};
 	uint8_t sys_class[LS_MAX_SYSCALL];
 	bool is_slow = !strcmp(o->cmd, "slow");
-	char why[256], what[160] = "";
+	char why[256], what[160] = "", cg_rel[4096] = "";
 	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
 	int err = 0, cg_fd = -1;
 	bool tty = !is_slow && !o->json && isatty(STDOUT_FILENO), any = false;
@@ -225,7 +225,7 @@ static int cmd_run(const struct options *o)
 		so.sys_class = sys_class;
 	}
 	if (o->cgroup) {
-		cg_fd = cgroup_open(o->cgroup, why, sizeof(why));
+		cg_fd = cgroup_open(o->cgroup, cg_rel, sizeof(cg_rel), why, sizeof(why));
 		if (cg_fd < 0) {
 			log_error("%s", why);
 			return 2;
@@ -237,7 +237,7 @@ static int cmd_run(const struct options *o)
 		err = 1;
 		goto cleanup;
 	}
-	if (collectors__open(&cs, o, cg_fd, is_slow ? &so : NULL)) {
+	if (collectors__open(&cs, o, cg_fd, cg_rel, is_slow ? &so : NULL)) {
 		log_error("no collector could start; see 'latscope check'");
 		err = 1;
 		goto cleanup;

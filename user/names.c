@@ -269,12 +269,43 @@ const char *cgroup_rel(const char *path)
 	return rel;
 }
 
-int cgroup_open(const char *path, char *err, size_t len)
+/* directories called name below dir (up to depth levels), as paths
+ * relative to the cgroup2 mount (rel), into found; how many in all */
+static int find_unit(const char *dir, const char *rel, const char *name, int depth,
+		     char found[][4096], int cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char sub[4096], subrel[4096];
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+		snprintf(subrel, sizeof(subrel), "%s/%s", rel, e->d_name);
+		if (!strcmp(e->d_name, name)) {
+			if (n < cap)
+				snprintf(found[n], sizeof(found[n]), "%s", subrel);
+			n++;
+		}
+		if (depth > 1)
+			n += find_unit(sub, subrel, name, depth - 1, found + (n < cap ? n : cap),
+				       n < cap ? cap - n : 0);
+	}
+	closedir(d);
+	return n;
+}
+
+int cgroup_open(const char *path, char *rel, size_t rel_len, char *err, size_t len)
 {
 	const char *mnt = cgroup2_mount();
-	char full[4096];
+	char full[4096], found[2][4096];
 	struct stat st;
-	int fd;
+	int fd, n;
 
 	if (!mnt) {
 		snprintf(err, len, "invalid --cgroup '%s': no cgroup v2 hierarchy is mounted",
@@ -285,7 +316,27 @@ int cgroup_open(const char *path, char *err, size_t len)
 		snprintf(full, sizeof(full), "%s", path);
 	else
 		snprintf(full, sizeof(full), "%s/%s", mnt, path[0] == '/' ? path + 1 : path);
+	snprintf(rel, rel_len, "%s", cgroup_rel(path));
 	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a unit or container name ("nginx.service") rather than a path */
+	if (fd < 0 && errno == ENOENT && !strchr(path, '/') && *path) {
+		n = find_unit(mnt, "", path, 6, found, 2);
+		if (n > 1) {
+			snprintf(
+				err, len,
+				"invalid --cgroup '%s': %d cgroups have that name (%s, %s%s); give "
+				"the path",
+				path, n, found[0], found[1], n > 2 ? ", ..." : "");
+			return -EINVAL;
+		}
+		if (n == 1) {
+			snprintf(full, sizeof(full), "%s%s", mnt, found[0]);
+			snprintf(rel, rel_len, "%s", found[0]);
+			fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		} else {
+			errno = ENOENT;
+		}
+	}
 	if (fd < 0 || fstat(fd, &st)) {
 		snprintf(err, len, "invalid --cgroup '%s': cannot open %s: %s", path, full,
 			 strerror(errno));

@@ -59,9 +59,11 @@ const char *cgroup2_mount(void);
 const char *cgroup_rel(const char *path);
 
 /*
- * Open --cgroup PATH, absolute or relative to the cgroup2 mount. Returns an
- * fd, or -ENOENT with a one-line message naming the option in err.
+ * Open --cgroup PATH, absolute or relative to the cgroup2 mount, or a unit
+ * or container name ("nginx.service": the one cgroup of that name, up to 6
+ * levels deep). Puts its path relative to the mount in rel. Returns an fd,
+ * or -ENOENT/-EINVAL with a one-line message naming the option in err.
  */
-int cgroup_open(const char *path, char *err, size_t len);
+int cgroup_open(const char *path, char *rel, size_t rel_len, char *err, size_t len);
 
 #endif

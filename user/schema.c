@@ -8,6 +8,16 @@
 
 #define BY_PROC_THREAD (BY_BIT(LS_BY_PROCESS) | BY_BIT(LS_BY_THREAD))
 
+static char *text_service(const struct field *f, const void *row, const struct interval *iv,
+			  char *buf, size_t len)
+{
+	const char *cg = ((const struct row_id *)row)->cgroup;
+	char name[256];
+
+	(void)f, (void)iv;
+	return fmt_safe(service_name(cg ? cg : "", name, sizeof(name)), (size_t)-1, buf, len);
+}
+
 static void json_service(const struct field *f, const void *row, const struct interval *iv,
 			 struct jw *w)
 {
@@ -66,11 +76,15 @@ const struct field owner_fields[] = {
 	 .role = PROM_LABEL},
 	/* a readable name for the cgroup (DESIGN.md section 5) */
 	{.name = "service",
+	 .header = "SERVICE",
+	 .width = 24,
 	 .json = "service",
 	 .kind = FK_DERIVED,
 	 FIELD_AT(struct row_id, cgroup),
-	 .flags = F_OWNER,
+	 .flags = F_OWNER | F_TAIL,
+	 .text_by = BY_BIT(LS_BY_CGROUP),
 	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_CGROUP),
+	 .text = text_service,
 	 .jsonfn = json_service},
 };
 const size_t owner_nfields = ARRAY_SIZE(owner_fields);
