@@ -135,6 +135,9 @@ test-kernels:
 
 install: $(BUILD)/latscope
 	install -D -m 0755 $(BUILD)/latscope $(DESTDIR)$(PREFIX)/sbin/latscope
+	install -D -m 0644 scripts/latscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/latscope.8
+	install -D -m 0644 scripts/latscope.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/latscope
 
 # the kernel's style, see .clang-format (vmlinux.h is generated)
 FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c tests/workloads/*.h

@@ -8,9 +8,10 @@
 set -eu
 
 # build, plus what the tests use: nftables/iproute2 for network namespaces,
-# bpftool to inspect what is loaded, setpriv (util-linux) for the non-root test
+# bpftool to inspect what is loaded, setpriv (util-linux) for the non-root test,
+# groff-base (the man page check) and bash-completion's host, bash
 PKGS="make gcc libc6-dev pkg-config clang llvm libbpf-dev bpftool libelf-dev
-zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables"
+zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables groff-base bash"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) PKGS="$PKGS libbpf-tools bpftrace" ;;
