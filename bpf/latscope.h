@@ -28,14 +28,16 @@ enum ls_by {
 
 /* indexes of the drop counter array: why an event could not be recorded */
 enum ls_drop {
-	LS_DROP_SYS_LAT = 0, /* syscall_lat full */
-	LS_DROP_SYS_ERR,     /* syscall_errs full */
-	LS_DROP_TASK,	     /* no per-task storage */
-	LS_DROP_SCHED,	     /* sched_stats full */
-	LS_DROP_RUNQ,	     /* runq_lat full */
-	LS_DROP_CULPRIT,     /* runq_culprits full */
-	LS_DROP_TCP,	     /* tcp_stats full */
-	LS_DROP_TCP_HIST,    /* tcp_hist full */
+	LS_DROP_SYS_LAT = 0,  /* syscall_lat full */
+	LS_DROP_SYS_ERR,      /* syscall_errs full */
+	LS_DROP_TASK,	      /* no per-task storage */
+	LS_DROP_SCHED,	      /* sched_stats full */
+	LS_DROP_RUNQ,	      /* runq_lat full */
+	LS_DROP_CULPRIT,      /* runq_culprits full */
+	LS_DROP_TCP,	      /* tcp_stats full */
+	LS_DROP_TCP_HIST,     /* tcp_hist full */
+	LS_DROP_NO_SWITCH_IN, /* a thread switched out (or in a syscall's exit)
+			       * with no switch-in seen since its last switch-out */
 	LS_DROP_MAX,
 };
 
@@ -216,6 +218,8 @@ enum ls_sys_class {
 	LS_SC_HIDE = 1 << 2,	/* never reported (idle wait, or not --syscall) */
 };
 
+#define LS_SLOW_PARTIAL 1 /* a switch-in was not seen: oncpu_ns is the remainder */
+
 enum ls_wake_ctx {
 	LS_WAKE_NONE = 0, /* not woken during the call */
 	LS_WAKE_TASK,	  /* by the task pid/tid/comm */
@@ -274,8 +278,8 @@ struct slow_event {
 	__u32 pid, tid;
 	__u32 switches;
 	__u32 cpu;
-	__u16 nr; /* or LS_NR_*_WAIT */
-	__u16 pad1;
+	__u16 nr;    /* or LS_NR_*_WAIT */
+	__u16 flags; /* LS_SLOW_* */
 	__u32 pad;
 	char comm[LS_COMM_LEN];
 	struct ls_waker waker;

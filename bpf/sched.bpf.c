@@ -357,10 +357,17 @@ static __always_inline __u64 account_prev(struct task_struct *prev, bool runnabl
 			flush_sched_claimed(&s->bank[1]);
 		}
 	}
+	/* switched out before without being seen back: its time since then is
+	 * unknown (the switch-in's tracepoint did not reach us) */
+	if (!s->ts_oncpu && s->ts_off)
+		count_drop(LS_DROP_NO_SWITCH_IN);
 	if (call) { /* on CPU inside the call since it began or came back */
 		__u64 from = s->ts_oncpu > start ? s->ts_oncpu : start;
 
-		call->oncpu_ns += now > from ? now - from : 0;
+		if (s->ts_oncpu || !s->ts_off || s->ts_off < start)
+			call->oncpu_ns += now > from ? now - from : 0;
+		else
+			call->lost = 1; /* off since ts_off, back at an unknown time */
 		call->switches += 1;
 		call->dirty = 1;
 	}

@@ -229,9 +229,18 @@ __noinline int resolve_fd(struct ls_fd *out, int fd)
  * one, since the call began or the thread came back, whichever is later */
 static __always_inline __u64 call_oncpu(struct task_state *st, __u64 start, __u64 now)
 {
-	__u64 from = st->sched.ts_oncpu > start ? st->sched.ts_oncpu : start;
+	struct call_acct *c = &st->call;
+	__u64 from = st->sched.ts_oncpu > start ? st->sched.ts_oncpu : start, known;
 
-	return st->call.oncpu_ns + (now > from ? now - from : 0);
+	/* back on CPU without a switch-in seen (the tracepoint did not reach
+	 * us): the time since the last switch-out is unknown; what the other
+	 * parts leave of the latency is the best estimate */
+	if ((!st->sched.ts_oncpu && st->sched.ts_off >= start) || c->lost) {
+		c->lost = 1;
+		known = c->oncpu_ns + c->runq_ns + c->blocked_ns;
+		return now - start > known ? now - start - known + c->oncpu_ns : c->oncpu_ns;
+	}
+	return c->oncpu_ns + (now > from ? now - from : 0);
 }
 
 /* the call in flight of the current thread took lat = now - start: report it */
@@ -265,6 +274,7 @@ static __always_inline void slow_report(struct task_state *st, struct pt_regs *r
 	e->lat_ns = now - ts->start_ns;
 	e->cpu = bpf_get_smp_processor_id();
 	e->oncpu_ns = call_oncpu(st, ts->start_ns, now);
+	e->flags = st->call.lost ? LS_SLOW_PARTIAL : 0;
 	e->runq_ns = st->call.runq_ns;
 	e->preempted_ns = st->call.preempted_ns;
 	e->blocked_ns = st->call.blocked_ns;

@@ -94,7 +94,7 @@ struct call_acct {
 	__u64 blocked_ns;
 	__u64 disk_ns;
 	__u32 switches;
-	__u32 pad;
+	__u32 lost; /* a switch-in was not seen: some of the call is unaccounted */
 	struct ls_waker waker;
 };
 

@@ -6,10 +6,15 @@
 #include "util.h"
 
 const char *const drop_names[LS_DROP_MAX] = {
-	[LS_DROP_SYS_LAT] = "syscall_lat", [LS_DROP_SYS_ERR] = "syscall_errs",
-	[LS_DROP_TASK] = "task_storage",   [LS_DROP_SCHED] = "sched_stats",
-	[LS_DROP_RUNQ] = "runq_lat",	   [LS_DROP_CULPRIT] = "runq_culprits",
-	[LS_DROP_TCP] = "tcp_stats",	   [LS_DROP_TCP_HIST] = "tcp_hist",
+	[LS_DROP_SYS_LAT] = "syscall_lat",
+	[LS_DROP_SYS_ERR] = "syscall_errs",
+	[LS_DROP_TASK] = "task_storage",
+	[LS_DROP_SCHED] = "sched_stats",
+	[LS_DROP_RUNQ] = "runq_lat",
+	[LS_DROP_CULPRIT] = "runq_culprits",
+	[LS_DROP_TCP] = "tcp_stats",
+	[LS_DROP_TCP_HIST] = "tcp_hist",
+	[LS_DROP_NO_SWITCH_IN] = "switch_in_missing",
 };
 
 void *table__add(struct table *t)

@@ -257,6 +257,13 @@ static void json_fd(const struct field *f, const void *row, const struct interva
 	jw_obj_end(w);
 }
 
+static void json_partial(const struct field *f, const void *row, const struct interval *iv,
+			 struct jw *w)
+{
+	(void)iv;
+	jw_bool(w, f->json, ROW(row)->partial);
+}
+
 #define NS(member, key, pre)                                                                    \
 	{                                                                                       \
 		.name = #member, .json = key, .kind = FK_NS, FIELD_AT(struct slow_row, member), \
@@ -299,6 +306,7 @@ static const struct field slow_fields[] = {
 	 FIELD_AT(struct slow_row, start_ns),
 	 .jsonfn = json_time},
 	{.name = "cpu", .json = "cpu", .kind = FK_U32, FIELD_AT(struct slow_row, cpu)},
+	{.name = "partial", .json = "partial", .kind = FK_DERIVED, .jsonfn = json_partial},
 	{.name = "waker",
 	 .json = "waker",
 	 .kind = FK_DERIVED,
@@ -441,6 +449,7 @@ void slow_row__fill(struct slow_row *r, const struct slow_event *e, struct names
 	r->blocked_ns = e->blocked_ns;
 	r->disk_ns = e->disk_ns;
 	r->switches = e->switches;
+	r->partial = e->flags & LS_SLOW_PARTIAL;
 	r->cpu = e->cpu;
 	r->waker = e->waker;
 	r->fd = e->fd;

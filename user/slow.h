@@ -21,6 +21,7 @@ struct slow_row {
 	int64_t ret;
 	uint64_t lat_ns, oncpu_ns, runq_ns, preempted_ns, blocked_ns, disk_ns;
 	uint32_t switches, cpu;
+	bool partial; /* a switch-in was not seen: oncpu is the remainder */
 	struct ls_waker waker;
 	struct ls_fd fd;
 	char path[LS_PATH_MAX * 3]; /* the file's path with its mount point */

@@ -63,6 +63,7 @@ def _check_event(e):
     for f in DURATIONS:
         assert isinstance(e[f], (int, float)) and e[f] >= 0, "%s is %r in %r" % (f, e[f], e)
     assert isinstance(e["switches"], int) and e["switches"] >= 0, e
+    assert isinstance(e["partial"], bool), e
     assert isinstance(e["cpu"], int) and 0 <= e["cpu"] < os.cpu_count(), e
     lib.parse_rfc3339_utc(e["time"])
     start = lib.parse_rfc3339_utc(e["start"])
@@ -365,7 +366,17 @@ def test_reads_under_load_from_other_processes_match_schedstat_per_call():
     assert len(evs) == READS, "expected %d slow reads, reported %d: %s" % (
         READS, len(evs), "; ".join(_desc(e) for e in evs))
     bad = []
+    # a call during which a switch-in of the thread never reached the agent
+    # (seen here under this load: ~27 host-wide in 8 s, counted in the drops
+    # as switch_in_missing) is marked partial, its oncpu_us being what the
+    # other parts leave of the latency; it is not compared with schedstat,
+    # and at least half of the calls must be complete
+    partial = [i for i, e in enumerate(evs) if e["partial"]]
+    assert len(partial) <= READS // 2, "%d of %d reads partial: %s" % (
+        len(partial), READS, "; ".join(_desc(evs[i]) for i in partial))
     for i, (e, t) in enumerate(zip(evs, res["rounds"])):
+        if i in partial:
+            continue
         tol_on = max(0.10 * t["run_us"], 8000)
         tol_rq = max(0.10 * t["run_delay_us"], 1000)
         if abs(e["oncpu_us"] - t["run_us"]) > tol_on:
@@ -380,7 +391,7 @@ def test_reads_under_load_from_other_processes_match_schedstat_per_call():
         t["lat_us"] for t in res["rounds"]), "the load did not contend: %r" % res["rounds"]
     for x in events:  # compared first for the clearer message; the contract still holds
         _check_event(x)
-    return "oncpu/schedstat ms: %s; runq/run_delay ms: %s" % (
+    return "%d partial; oncpu/schedstat ms: %s; runq/run_delay ms: %s" % (len(partial),
         " ".join("%.0f/%.0f" % (e["oncpu_us"] / 1e3, t["run_us"] / 1e3)
                  for e, t in zip(evs, res["rounds"])),
         " ".join("%.0f/%.0f" % (e["runq_us"] / 1e3, t["run_delay_us"] / 1e3)
