@@ -386,3 +386,57 @@ def other_latscopes():
         if comm == "latscope":
             pids.append(int(d))
     return pids
+
+
+# --- cgroups and phased workloads ------------------------------------------
+
+def cgroup2_root():
+    """The cgroup v2 mount (on hybrid hosts /sys/fs/cgroup/unified); Skip if none."""
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    raise Skip("no cgroup v2 hierarchy mounted")
+
+
+class CgroupDirs:
+    """Fresh cgroup v2 directories (paths under cgroup2_root()), made on
+    enter and removed on exit, deepest first, even when a test failed."""
+
+    def __init__(self, *rel):
+        self.root = cgroup2_root()
+        self.paths = [os.path.join(self.root, r.lstrip("/")) for r in rel]
+        self.made = []
+
+    def __enter__(self):
+        for p in self.paths:
+            if not os.path.isdir(p):
+                os.mkdir(p)
+                self.made.append(p)
+        return self
+
+    def move(self, pid, i):
+        with open(os.path.join(self.paths[i], "cgroup.procs"), "w") as f:
+            f.write("%d\n" % pid)
+
+    def rel(self, i):
+        return self.paths[i][len(self.root):]
+
+    def __exit__(self, *exc):
+        for p in reversed(self.made):
+            for _ in range(50):
+                try:
+                    os.rmdir(p)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)  # a workload is still exiting
+        return False
+
+
+def phase(w, text):
+    """Send commands to a tests/workloads/phases.c workload; wait for 'done'."""
+    w.send(text + "\n")
+    line = w.out.next_line(30)
+    assert line and line.startswith("done"), "workload: %r; stderr: %s" % (line, w.err.text())

@@ -15,67 +15,21 @@ import lib
 NAME = "phases"
 
 
-def _cgroup2_root():
-    for line in open("/proc/mounts"):
-        f = line.split()
-        if f[2] == "cgroup2":
-            return f[1]
-    raise lib.Skip("no cgroup v2 hierarchy mounted")
-
-
-class _Cgroups:
-    """Two fresh cgroup v2 leaves under the root; removed on exit."""
-
-    def __init__(self):
-        self.root = _cgroup2_root()
-        tag = "latscope-test-%d" % os.getpid()
-        self.paths = [os.path.join(self.root, "%s-%s" % (tag, x)) for x in "ab"]
-
-    def __enter__(self):
-        for p in self.paths:
-            os.makedirs(p, exist_ok=True)
-        return self
-
-    def move(self, pid, i):
-        with open(os.path.join(self.paths[i], "cgroup.procs"), "w") as f:
-            f.write("%d\n" % pid)
-
-    def rel(self, i):
-        return self.paths[i][len(self.root):]
-
-    def __exit__(self, *exc):
-        for p in self.paths:
-            for _ in range(50):
-                try:
-                    os.rmdir(p)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)  # the workload is still exiting
-        return False
-
-
-def _cmd(w, text):
-    w.send(text + "\n")
-    line = w.out.next_line(30)
-    assert line and line.startswith("done"), "workload: %r; stderr: %s" % (line, w.err.text())
-
-
 def test_counts_split_exactly_between_cgroups_when_a_process_moves():
     n_a, n_b, sleeps_b = 3000, 5000, 40
-    with _Cgroups() as cg, lib.Workload(NAME) as w:
+    tag = "latscope-test-%d" % os.getpid()
+    with lib.CgroupDirs(tag + "-a", tag + "-b") as cg, lib.Workload(NAME) as w:
         cg.move(w.pid, 0)
         with lib.Agent("top", "--json", "--by", "cgroup", "--comm", NAME, "-i", "0.5",
                        "--view", "syscalls") as a, \
              lib.Agent("top", "--json", "--by", "cgroup", "--comm", NAME, "-i", "0.5",
                        "--view", "sched") as s:
             time.sleep(0.3)
-            _cmd(w, "getppid %d" % n_a)
-            _cmd(w, "sleep 10 1000")
+            lib.phase(w, "getppid %d" % n_a)
+            lib.phase(w, "sleep 10 1000")
             cg.move(w.pid, 1)
-            _cmd(w, "getppid %d" % n_b)
-            _cmd(w, "sleep %d 1000" % sleeps_b)
+            lib.phase(w, "getppid %d" % n_b)
+            lib.phase(w, "sleep %d 1000" % sleeps_b)
             time.sleep(1.2)
             out = a.stop()
             sout = s.stop()

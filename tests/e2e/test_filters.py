@@ -12,19 +12,13 @@ import time
 import lib
 
 
-def _cmd(w, text):
-    w.send(text + "\n")
-    line = w.out.next_line(30)
-    assert line and line.startswith("done"), "workload: %r; stderr: %s" % (line, w.err.text())
-
-
 def test_comm_filter_follows_a_rename_exactly():
     name = "lsrenamed"
     with lib.Workload("phases") as w:
         with lib.Agent("top", "--json", "--comm", name, "-i", "0.5", "--view", "syscalls") as a:
             time.sleep(0.3)
             # back to back, so no other task runs on its CPU in between
-            _cmd(w, "getppid 1000; rename %s; getppid 2000; rename phases; getppid 3000" % name)
+            lib.phase(w, "getppid 1000; rename %s; getppid 2000; rename phases; getppid 3000" % name)
             time.sleep(1.0)
             out = a.stop()
         w.send("exit\n")

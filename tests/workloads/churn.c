@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "stdin_line.h"
+#include "args.h"
 
 #define COMM_LEN	16
 #define MAX_NAME_LEN	(COMM_LEN - 1 - 2) /* room for "-p" */
@@ -49,19 +50,7 @@
 #define CHILD_BAD_PRCTL 3
 #define CHILD_BAD_PPID	4
 
-static long parse_arg(const char *s, const char *what, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "churn: bad %s: %s (want %ld..%ld)\n", what, s, min, max);
-		exit(2);
-	}
-	return v;
-}
+#define parse_arg(s, what, min, max) arg_long("churn", s, what, min, max)
 
 static double now_s(void)
 {

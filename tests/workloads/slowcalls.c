@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "stdin_line.h"
+#include <limits.h>
+#include "args.h"
 
 #define MAX_ROUNDS 64
 
@@ -98,19 +100,7 @@ static void sleep_us(double us)
 		;
 }
 
-static long parse_arg(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0) {
-		fprintf(stderr, "slowcalls: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+#define parse_arg(s, what) arg_long("slowcalls", s, what, 0, LONG_MAX)
 
 static void wait_go(void)
 {

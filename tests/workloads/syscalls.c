@@ -21,20 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "stdin_line.h"
+#include <limits.h>
+#include "args.h"
 
-static long parse_arg(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0) {
-		fprintf(stderr, "syscalls: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+#define parse_arg(s, what) arg_long("syscalls", s, what, 0, LONG_MAX)
 
 static double now_us(void)
 {
