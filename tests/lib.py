@@ -313,6 +313,16 @@ def sum_syscalls(ivs, pid=None):
     return out
 
 
+# drops that lose counts (a map full, no task storage); switch_in_missing is
+# a tracepoint the kernel did not deliver, counted host-wide and apart
+NOT_MAP_DROPS = ("switch_in_missing",)
+
+
+def map_drops(iv):
+    """The interval's drops that mean lost counts: {what: n}."""
+    return {k: v for k, v in iv["drops"].items() if k not in NOT_MAP_DROPS}
+
+
 def parse_rfc3339_utc(s):
     """Parse an RFC 3339 UTC timestamp ("...Z"); fails with a clear message."""
     assert isinstance(s, str) and s.endswith("Z"), "time %r is not RFC 3339 UTC (no trailing Z)" % (s,)

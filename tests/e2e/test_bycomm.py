@@ -59,8 +59,8 @@ def _assert_no_drops(by, ivs):
         drops = iv.get("drops")
         if not isinstance(drops, dict):
             bad.append((iv.get("time"), drops))
-        elif any(v != 0 for v in drops.values()):
-            bad.append((iv.get("time"), {k: v for k, v in drops.items() if v != 0}))
+        elif any(v != 0 for v in lib.map_drops(iv).values()):
+            bad.append((iv.get("time"), {k: v for k, v in lib.map_drops(iv).items() if v}))
     assert not bad, "--by %s: drops missing or not all 0 (time, drops): %s" % (by, bad)
 
 

@@ -43,7 +43,7 @@ def test_counts_split_exactly_between_cgroups_when_a_process_moves():
                 got[r["cgroup"]] = got.get(r["cgroup"], 0) + r["count"]
     want = {cg.rel(0): n_a, cg.rel(1): n_b}
     assert got == want, "getppid per cgroup: got %s, want %s" % (got, want)
-    drops = sum(sum(iv["drops"].values()) for iv in ivs)
+    drops = sum(sum(lib.map_drops(iv).values()) for iv in ivs)
     assert drops == 0, "drops: %d" % drops
     # sched rows follow the move too: the sleeps in B switch out there
     sw = {}
