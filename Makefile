@@ -49,7 +49,7 @@ LDLIBS   += $(LIBBPF_LIBS) -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -Wall -Werror \
 	      -Wno-unused-function
 
-.PHONY: all run test unit bench test-kernels install clean deps format check-format
+.PHONY: all run test unit bench test-kernels install deb clean deps format check-format
 all: $(BUILD)/latscope
 
 deps:
@@ -138,6 +138,10 @@ install: $(BUILD)/latscope
 	install -D -m 0644 scripts/latscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/latscope.8
 	install -D -m 0644 scripts/latscope.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/latscope
+
+# a Debian package in build/deb/ (scripts/mkdeb.sh)
+deb: $(BUILD)/latscope
+	$(Q)scripts/mkdeb.sh $(VERSION)
 
 # the kernel's style, see .clang-format (vmlinux.h is generated)
 FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c tests/workloads/*.h
