@@ -161,7 +161,8 @@ static struct slow_reader *slow_start(struct collectors *cs, const struct option
 }
 
 /* wait until deadline (CLOCK_MONOTONIC ns) or a signal, rendering slow
- * events meanwhile when there is a reader. 0 or -EPIPE */
+ * events meanwhile when there is a reader. 0, or the -errno of a failed
+ * write of an event */
 static int wait_until(uint64_t deadline, struct slow_reader *slow)
 {
 	struct timespec ts = {.tv_sec = deadline / 1000000000ULL,
@@ -181,7 +182,7 @@ static int wait_until(uint64_t deadline, struct slow_reader *slow)
 			return 0;
 		ms = (int)((deadline - now + 999999) / 1000000);
 		n = slow_reader__poll(slow, ms > 100 ? 100 : ms);
-		if (n == -EPIPE)
+		if (n < 0 && n != -EINTR && slow_reader__failed(slow))
 			return n;
 	}
 }
@@ -274,8 +275,9 @@ static int cmd_run(const struct options *o)
 	for (;;) {
 		uint64_t now;
 
-		if (wait_until(deadline, slow))
-			break; /* reader went away */
+		err = wait_until(deadline, slow);
+		if (err)
+			goto out_error;
 		now = clock_ns(CLOCK_MONOTONIC);
 		/* on a signal, a pipe still gets the partial interval: no data lost */
 		if (stop_signal && (tty || now - t_prev < o->interval_ns / 20))
@@ -308,11 +310,8 @@ static int cmd_run(const struct options *o)
 			err = o->json ? sink_json__render(stdout, &iv)
 				      : sink_text__render(stdout, &iv, &to);
 		}
-		if (err) {
-			/* reader went away (e.g. `| head`): a normal way to stop */
-			err = 0;
-			break;
-		}
+		if (err)
+			goto out_error;
 		if (stop_signal || (o->count && ++n >= o->count))
 			break;
 		deadline += o->interval_ns;
@@ -320,10 +319,22 @@ static int cmd_run(const struct options *o)
 			deadline = now + o->interval_ns;
 	}
 	if (slow) { /* what came in since the last interval */
-		slow_reader__poll(slow, 0);
-		slow_reader__drops(slow);
+		err = slow_reader__poll(slow, 0);
+		if (err >= 0)
+			err = slow_reader__drops(slow);
+		if (err < 0)
+			goto out_error;
 	}
 	err = 0;
+	goto cleanup;
+out_error:
+	/* the reader went away (e.g. `| head`): a normal way to stop */
+	if (err == -EPIPE) {
+		err = 0;
+	} else {
+		log_error("cannot write the output: %s", strerror(-err));
+		err = 1;
+	}
 cleanup:
 	slow_reader__free(slow);
 	collectors__free(&cs);

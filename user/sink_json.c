@@ -118,8 +118,9 @@ int sink_json__object(FILE *f, const struct row_schema *s, const void *row, enum
 	row_members(&w, s, row, &none, by, ~0u);
 	jw_obj_end(&w);
 	fputc('\n', f);
+	errno = 0;
 	fflush(f);
-	return ferror(f) ? -EIO : 0;
+	return stream_error(f);
 }
 
 int sink_json__render(FILE *f, const struct interval *iv)
@@ -159,6 +160,7 @@ int sink_json__render(FILE *f, const struct interval *iv)
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	fputc('\n', f);
+	errno = 0;
 	fflush(f);
-	return ferror(f) ? -EIO : 0;
+	return stream_error(f);
 }

@@ -165,8 +165,9 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 	}
 	if (!o->tty)
 		fputc('\n', f);
+	errno = 0;
 	fflush(f);
-	return ferror(f) ? -EIO : 0;
+	return stream_error(f);
 }
 
 int sink_text__line(FILE *f, const struct row_schema *s, const void *row)
@@ -188,6 +189,7 @@ int sink_text__line(FILE *f, const struct row_schema *s, const void *row)
 		first = false;
 	}
 	fputc('\n', f);
+	errno = 0;
 	fflush(f);
-	return ferror(f) ? -EIO : 0;
+	return stream_error(f);
 }

@@ -535,7 +535,7 @@ int slow_reader__poll(struct slow_reader *r, int timeout_ms)
 	int n = ring_buffer__poll(r->rb, timeout_ms);
 
 	if (r->err)
-		return -EPIPE;
+		return r->err;
 	return n == -EINTR ? 0 : n;
 }
 
@@ -573,8 +573,14 @@ int slow_reader__drops(struct slow_reader *r)
 		"{\"type\":\"drops\",\"time\":\"%s\",\"rate_limited\":%llu,\"lost\":%llu}\n",
 		fmt_rfc3339(rt.tv_sec * 1000000000ULL + rt.tv_nsec, ts, sizeof(ts)),
 		(unsigned long long)d[LS_SLOW_RATE_LIMITED], (unsigned long long)d[LS_SLOW_LOST]);
+	errno = 0;
 	fflush(r->out);
-	return ferror(r->out) ? -EPIPE : 0;
+	return stream_error(r->out);
+}
+
+bool slow_reader__failed(const struct slow_reader *r)
+{
+	return r->err != 0;
 }
 
 void slow_reader__free(struct slow_reader *r)

@@ -53,12 +53,14 @@ struct bpf_map;
  */
 struct slow_reader *slow_reader__new(struct bpf_map *events, struct bpf_map *drops,
 				     struct names *names, bool json, FILE *out);
-/* wait up to timeout_ms for events and render them: how many, or -errno
- * (-EPIPE: the output is gone) */
+/* wait up to timeout_ms for events and render them: how many, or the
+ * -errno of the first failed write (-EPIPE: the reader went away) */
 int slow_reader__poll(struct slow_reader *r, int timeout_ms);
 /* report events the kernel could not send since the last report (a JSON
  * "drops" line, or one line on stderr in text mode). 0 or -errno. */
 int slow_reader__drops(struct slow_reader *r);
+/* has rendering an event failed? */
+bool slow_reader__failed(const struct slow_reader *r);
 void slow_reader__free(struct slow_reader *r);
 
 #endif

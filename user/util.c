@@ -243,3 +243,10 @@ char *fmt_safe(const char *s, size_t n, char *buf, size_t len)
 	buf[o] = 0;
 	return buf;
 }
+
+int stream_error(FILE *f)
+{
+	if (!ferror(f))
+		return 0;
+	return errno ? -errno : -EIO;
+}

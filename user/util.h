@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -59,6 +60,10 @@ char *fmt_rfc3339(uint64_t realtime_ns, char *buf, size_t len);
  * -EINVAL.
  */
 int parse_addr_prefix(const char *s, int *family, uint8_t addr[16], unsigned int *prefix);
+
+/* After writing to f: 0, or -errno of the failed write (-EIO if unknown).
+ * -EPIPE means the reader went away. */
+int stream_error(FILE *f);
 
 /* Format a family/address as text ("10.0.0.1", "::1"). Returns buf. */
 char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len);

@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -194,3 +195,19 @@ def test_capabilities_dropped_to_cap_bpf_after_attach_unless_kept():
         a.stop()
     assert kept & (1 << 21), "--keep-privileges lost CAP_SYS_ADMIN: CapEff %#x" % kept
     return "CapEff %#x after attach, %#x with --keep-privileges" % (eff, kept)
+
+
+def test_write_error_exits_1_but_a_closed_pipe_is_a_normal_end():
+    """Only EPIPE ends a run normally; /dev/full (ENOSPC) is an error."""
+    for cmd in (["top", "-i", "0.2", "-n", "2"], ["slow", "--threshold", "0", "-i", "0.3",
+                                                  "-n", "2"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run(lib.latscope_cmd(*cmd), stdout=full, stderr=subprocess.PIPE,
+                               text=True, timeout=20)
+        assert p.returncode == 1, "%s > /dev/full: exit %d, want 1" % (cmd[0], p.returncode)
+        errs = [l for l in p.stderr.splitlines() if "cannot write" in l]
+        assert errs and "No space left" in errs[0], p.stderr
+        sh = "%s | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}" % " ".join(lib.latscope_cmd(*cmd))
+        p = subprocess.run(["bash", "-c", sh], capture_output=True, text=True, timeout=20)
+        assert p.returncode == 0, "%s | head: exit %d, want 0: %s" % (cmd[0], p.returncode,
+                                                                      p.stderr)
