@@ -42,7 +42,12 @@ struct coll {
 	struct bpf_map *task_comm, *drops; /* common.bpf.h's */
 	uint64_t prev_drops[LS_DROP_MAX];
 	long (*read)(struct coll *c, size_t map, void *ctx, elem_fn fn);
-	void (*del)(struct coll *c, size_t map, const void *key);
+	long (*take)(struct coll *c, size_t map, const void *key, void *vals);
+	/* what reached deleted keys between their last read and their
+	 * deletion: counted in the next read */
+	struct coll_delta *late;
+	size_t nlate, late_cap;
+	void *vals; /* one element's values, for take */
 	/* this read */
 	struct names *names;
 	size_t cur_map;
@@ -58,9 +63,18 @@ static long read_bpf(struct coll *c, size_t m, void *ctx, elem_fn fn)
 	return map_read_all(bpf_map__fd(c->ms[m].map), cm->key_sz, cm->val_sz, cm->percpu, fn, ctx);
 }
 
-static void del_bpf(struct coll *c, size_t m, const void *key)
+/* delete key, its value(s) at deletion into vals: 0, or -errno (-ENOENT:
+ * gone already; -EOPNOTSUPP: deleted, value unknown) */
+static long take_bpf(struct coll *c, size_t m, const void *key, void *vals)
 {
-	bpf_map_delete_elem(bpf_map__fd(c->ms[m].map), key);
+	int fd = bpf_map__fd(c->ms[m].map);
+
+	if (!bpf_map_lookup_and_delete_elem(fd, key, vals))
+		return 0;
+	if (errno == ENOENT)
+		return -ENOENT;
+	/* kernels without lookup-and-delete for this map type */
+	return bpf_map_delete_elem(fd, key) ? -errno : -EOPNOTSUPP;
 }
 
 static struct coll *coll_alloc(const struct coll_desc *d, const struct coll_opts *o)
@@ -74,7 +88,7 @@ static struct coll *coll_alloc(const struct coll_desc *d, const struct coll_opts
 	c->max_keys = o->max_keys ? o->max_keys : d->default_keys(ncpus_possible());
 	c->interval_s = o->interval_s > 0 ? o->interval_s : 1;
 	c->read = read_bpf;
-	c->del = del_bpf;
+	c->take = take_bpf;
 	for (size_t m = 0; m < d->nmaps && m < ARRAY_SIZE(c->ms); m++) {
 		uint64_t n = (uint64_t)c->max_keys * d->maps[m].size_mul / d->maps[m].size_div;
 
@@ -260,14 +274,15 @@ int coll__open(struct coll **out, const struct coll_desc *d, const struct coll_o
 
 struct coll *coll__new_detached(const struct coll_desc *d, const struct coll_opts *o,
 				long (*read)(struct coll *c, size_t map, void *ctx, elem_fn fn),
-				void (*del)(struct coll *c, size_t map, const void *key))
+				long (*take)(struct coll *c, size_t map, const void *key,
+					     void *vals))
 {
 	struct coll *c = coll_alloc(d, o);
 
 	if (!c)
 		return NULL;
 	c->read = read;
-	c->del = del;
+	c->take = take;
 	c->variant = "detached";
 	return c;
 }
@@ -301,6 +316,8 @@ void coll__free(struct coll *c)
 	for (size_t m = 0; m < ARRAY_SIZE(c->ms); m++)
 		ctrtab__free(c->ms[m].prev);
 	free(c->deltas);
+	free(c->late);
+	free(c->vals);
 	free(c);
 }
 
@@ -408,11 +425,38 @@ struct expire_ctx {
 	size_t map;
 };
 
-static void expire_key(const void *key, void *ctx)
+/*
+ * Delete an idle key from its map, keeping what reached it after it was
+ * read (a flush between the read and the delete): the value taken at
+ * deletion minus the one read is counted in the next read.
+ */
+static void expire_key(const void *key, const uint64_t *prev, void *ctx)
 {
 	struct expire_ctx *e = ctx;
+	struct coll *c = e->c;
+	const struct coll_map *cm = &c->d->maps[e->map];
+	size_t vsz = cm->percpu ? ((cm->val_sz + 7) & ~(size_t)7) * ncpus_possible() : cm->val_sz;
+	uint64_t cur[COLL_MAX_CTR], max = 0;
+	struct coll_delta *cd;
+	bool any = false;
 
-	e->c->del(e->c, e->map, key);
+	if (!c->vals && !(c->vals = calloc(1, COLL_MAX_VALS)))
+		return;
+	if (vsz > COLL_MAX_VALS || c->take(c, e->map, key, c->vals))
+		return;
+	cm->fold(c->vals, cm->percpu ? ncpus_possible() : 1, cur, &max);
+	for (int i = 0; i < cm->nctr; i++) {
+		cur[i] = counter_delta(prev[i], cur[i]);
+		any |= cur[i] != 0;
+	}
+	if (!any || array_grow((void **)&c->late, &c->late_cap, c->nlate + 1, sizeof(*c->late)))
+		return;
+	cd = &c->late[c->nlate++];
+	memset(cd, 0, sizeof(*cd));
+	cd->map = (uint32_t)e->map;
+	memcpy(cd->v, cur, cm->nctr * sizeof(uint64_t));
+	cd->max = max;
+	memcpy(cd->key, key, cm->key_sz);
 }
 
 static int read_drops(struct coll *c, uint64_t drops[LS_DROP_MAX])
@@ -471,6 +515,13 @@ int coll__collect(struct coll *c, struct names *names, struct interval *iv)
 	c->names = names;
 	c->ndeltas = 0;
 	c->err = 0;
+	/* what deleted keys got after their last read, first */
+	if (c->nlate &&
+	    array_grow((void **)&c->deltas, &c->deltas_cap, c->nlate, sizeof(*c->deltas)))
+		return -ENOMEM;
+	memcpy(c->deltas, c->late, c->nlate * sizeof(*c->late));
+	c->ndeltas = c->nlate;
+	c->nlate = 0;
 	for (m = 0; m < d->nmaps; m++) {
 		struct coll_mapstate *ms = &c->ms[m];
 		long n;

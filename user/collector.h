@@ -86,6 +86,8 @@ struct coll_opts {
 
 #define COLL_MAX_CTR 10 /* counters per key at most (struct conn_val) */
 #define COLL_MAX_KEY 48 /* key bytes at most (struct conn_hist_key) */
+/* one element's values at most (a per-CPU value on every possible CPU) */
+#define COLL_MAX_VALS (1 << 20)
 
 /* one aggregate map of a collector */
 struct coll_map {
@@ -193,14 +195,15 @@ int coll__open(struct coll **out, const struct coll_desc *d, const struct coll_o
 
 /*
  * A collector with no BPF object, reading its maps through read() and
- * deleting through del() (unit tests feed it fake maps). read has
- * map_read_all's contract.
+ * deleting through take() (unit tests feed it fake maps). read has
+ * map_read_all's contract; take deletes a key and puts its values at
+ * deletion in vals: 0, or -errno.
  */
 struct coll *
 coll__new_detached(const struct coll_desc *d, const struct coll_opts *o,
 		   long (*read)(struct coll *c, size_t map, void *ctx,
 				void (*fn)(const void *key, const void *vals, void *ctx)),
-		   void (*del)(struct coll *c, size_t map, const void *key));
+		   long (*take)(struct coll *c, size_t map, const void *key, void *vals));
 
 const struct coll_desc *coll__desc(const struct coll *c);
 /* "tp_btf" or "raw_tp" */

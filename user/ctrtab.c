@@ -104,7 +104,8 @@ int ctrtab__update(struct ctrtab *c, const void *key, const uint64_t *cur, uint6
 	return 0;
 }
 
-size_t ctrtab__expire(struct ctrtab *c, void (*del)(const void *key, void *ctx), void *ctx)
+size_t ctrtab__expire(struct ctrtab *c,
+		      void (*del)(const void *key, const uint64_t *prev, void *ctx), void *ctx)
 {
 	size_t n = c->nvictims;
 
@@ -113,8 +114,10 @@ size_t ctrtab__expire(struct ctrtab *c, void (*del)(const void *key, void *ctx),
 	for (size_t i = 0; i < c->nvictims; i++) {
 		const void *k = c->victims + i * c->key_sz;
 
-		if (del)
-			del(k, ctx);
+		struct ctr_head *h = ktab__get(c->t, k);
+
+		if (del && h)
+			del(k, h->ctr, ctx);
 		ktab__del(c->t, k);
 	}
 	c->nvictims = 0;

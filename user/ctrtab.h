@@ -39,12 +39,14 @@ void ctrtab__begin(struct ctrtab *t, uint32_t idle_limit, bool (*stale)(const vo
 int ctrtab__update(struct ctrtab *t, const void *key, const uint64_t *cur, uint64_t *delta);
 
 /*
- * Forget the keys found idle in this read, calling del(key, ctx) for each
- * first (to delete it from the kernel map). Every 64 reads, also forget
- * keys that were not read at all (gone from the map). Returns the number
- * forgotten.
+ * Forget the keys found idle in this read, calling del(key, prev, ctx) for
+ * each first (to delete it from the kernel map; prev: the counters last
+ * read, so that what reached the key since can still be counted). Every 64
+ * reads, also forget keys that were not read at all (gone from the map).
+ * Returns the number forgotten.
  */
-size_t ctrtab__expire(struct ctrtab *t, void (*del)(const void *key, void *ctx), void *ctx);
+size_t ctrtab__expire(struct ctrtab *t,
+		      void (*del)(const void *key, const uint64_t *prev, void *ctx), void *ctx);
 
 size_t ctrtab__len(const struct ctrtab *t);
 

@@ -168,7 +168,7 @@ struct fake_map {
 	size_t n;
 };
 
-static struct fake_map fake[2];
+static struct fake_map fake[4]; /* one per map of the collector */
 static int deleted;
 
 static long fake_read(struct coll *c, size_t map, void *ctx,
@@ -180,18 +180,31 @@ static long fake_read(struct coll *c, size_t map, void *ctx,
 	return (long)fake[map].n;
 }
 
-static void fake_del(struct coll *c, size_t map, const void *key)
+/* what a flush adds to the value between the read and the delete */
+static uint64_t race_add;
+
+static long fake_take(struct coll *c, size_t map, const void *key, void *vals)
 {
 	(void)c;
-	(void)map;
-	(void)key;
-	deleted++;
+	for (size_t i = 0; i < fake[map].n; i++) {
+		if (memcmp(fake[map].key[i], key, sys_coll_desc.maps[map].key_sz))
+			continue;
+		((struct oct_val *)fake[map].val[i])->count[1] += race_add;
+		memcpy(vals, fake[map].val[i], sizeof(fake[map].val[i]));
+		fake[map].n--;
+		memmove(fake[map].key[i], fake[map].key[i + 1], (fake[map].n - i) * COLL_MAX_KEY);
+		memmove(fake[map].val[i], fake[map].val[i + 1],
+			(fake[map].n - i) * sizeof(fake[map].val[i]));
+		deleted++;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 TEST_CASE(change_only_in_secondary_map_is_reported_not_lost)
 {
 	struct coll_opts o = {.filter = {.by = LS_BY_CGROUP, .cgroup_fd = -1}, .max_keys = 1024};
-	struct coll *c = coll__new_detached(&sys_coll_desc, &o, fake_read, fake_del);
+	struct coll *c = coll__new_detached(&sys_coll_desc, &o, fake_read, fake_take);
 	struct sys_key k = {.cgid = 7, .nr = 0, .octave = 2};
 	struct err_key ek = {.cgid = 7, .nr = 0, .err = 11};
 	struct oct_val *ov = (void *)fake[0].val[0];
@@ -232,6 +245,37 @@ TEST_CASE(change_only_in_secondary_map_is_reported_not_lost)
 	interval__reset(&iv);
 	ASSERT(coll__collect(c, NULL, &iv) == 0, "third read");
 	ASSERT_EQ_U64(iv.tables[0].n, 0, "idle: no row");
+	interval__free(&iv);
+	coll__free(c);
+}
+
+/* issue 14: an idle key is deleted after it was read; a flush that reached
+ * it in between (race_add) must be counted, not lost with the key */
+TEST_CASE(increment_between_read_and_delete_of_an_idle_key_is_counted)
+{
+	struct coll_opts o = {.filter = {.by = LS_BY_PROCESS, .cgroup_fd = -1}, .max_keys = 1024};
+	struct coll *c = coll__new_detached(&sys_coll_desc, &o, fake_read, fake_take);
+	/* a pid that cannot exist: its key is stale after two idle reads */
+	struct sys_key k = {.pid = 0x7ffffff0, .nr = 39, .octave = 2};
+	struct oct_val *ov = (void *)fake[0].val[0];
+	struct interval iv = {.by = LS_BY_PROCESS};
+	uint64_t total = 0;
+
+	ASSERT(c, "detached collector");
+	memset(fake, 0, sizeof(fake));
+	memcpy(fake[0].key[0], &k, sizeof(k));
+	fake[0].n = 1;
+	ov[0].count[1] = 10;
+	deleted = 0;
+	race_add = 5;
+	for (int read = 0; read < 6; read++) {
+		interval__reset(&iv);
+		ASSERT(coll__collect(c, NULL, &iv) == 0, "read %d", read);
+		for (size_t r = 0; r < iv.tables[0].n; r++)
+			total += ((const struct sys_row *)table__row(&iv.tables[0], r))->count;
+	}
+	ASSERT_EQ_U64(deleted, 1, "the idle key of a gone pid deleted");
+	ASSERT_EQ_U64(total, 15, "the 10 read and the 5 added before the delete");
 	interval__free(&iv);
 	coll__free(c);
 }
