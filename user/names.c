@@ -18,7 +18,11 @@
 extern const char *const syscall_names[];
 extern const size_t syscall_names_len;
 
-#define COMM_TTL_NS  (5ULL * 1000000000ULL)
+#define COMM_TTL_NS (5ULL * 1000000000ULL)
+/* a gone task's comm is kept this long: its pid may be reused after */
+#define GONE_TTL_NS (30ULL * 1000000000ULL)
+/* comm entries at most; past it, expired ones are dropped */
+#define COMM_CAP     16384
 #define CG_RESCAN_NS (1ULL * 1000000000ULL)
 #define CG_MAX_DEPTH 32
 
@@ -88,7 +92,8 @@ struct comm_entry {
 };
 
 struct names {
-	struct ktab *comms;   /* (pid, tid) -> comm_entry */
+	struct ktab *comms; /* (pid, tid) -> comm_entry */
+	uint64_t comm_evictions;
 	struct ktab *cgroups; /* cgid -> char * */
 	uint64_t cg_last_scan_ns;
 	char *cg_mount;
@@ -158,6 +163,40 @@ static int read_comm(uint32_t pid, uint32_t tid, char *out, size_t len)
 	return 0;
 }
 
+/* drop the expired entries (all of them, the oldest first being no better
+ * a guess); if none had expired, drop every gone one */
+static void evict_comms(struct names *n, uint64_t now)
+{
+	size_t pos = 0, nv = 0, cap = 0;
+	uint64_t *victims = NULL;
+	const void *k;
+	void *v;
+
+	for (int pass = 0; pass < 2 && !nv; pass++) {
+		pos = 0;
+		while (ktab__next(n->comms, &pos, &k, &v)) {
+			const struct comm_entry *e = v;
+
+			if (pass ? !e->gone : now < e->expires_ns)
+				continue;
+			if (array_grow((void **)&victims, &cap, nv + 1, sizeof(*victims)))
+				break;
+			memcpy(&victims[nv++], k, sizeof(*victims));
+		}
+	}
+	for (size_t i = 0; i < nv; i++)
+		ktab__del(n->comms, &victims[i]);
+	n->comm_evictions += nv;
+	free(victims);
+}
+
+size_t names__comm_len(const struct names *n, uint64_t *evictions)
+{
+	if (evictions)
+		*evictions = n->comm_evictions;
+	return ktab__len(n->comms);
+}
+
 const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallback_fn fallback,
 			void *ctx)
 {
@@ -166,10 +205,12 @@ const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallba
 	char seen[16] = "";
 	bool created;
 
+	if (ktab__len(n->comms) >= COMM_CAP)
+		evict_comms(n, now);
 	e = ktab__upsert(n->comms, &key, &created);
 	if (!e)
 		return "?";
-	if (!created && (e->gone || now < e->expires_ns))
+	if (!created && now < e->expires_ns)
 		return e->comm;
 	if (read_comm(pid, tid, e->comm, sizeof(e->comm)) == 0) {
 		e->expires_ns = now + COMM_TTL_NS;
@@ -184,6 +225,7 @@ const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallba
 	else if (created || !e->comm[0])
 		snprintf(e->comm, sizeof(e->comm), "?");
 	e->gone = 1;
+	e->expires_ns = now + GONE_TTL_NS;
 	return e->comm;
 }
 

@@ -31,11 +31,17 @@ typedef void (*comm_fallback_fn)(uint32_t pid, uint32_t tid, char *out, void *ct
 /*
  * comm of a process (tid == 0) or thread, read from /proc and cached for a
  * few seconds. Only when the task is gone is fallback (may be NULL) asked
- * for the comm BPF saw; the answer is remembered. Never NULL; "?" when
+ * for the comm BPF saw; the answer is remembered for 30 s, after which
+ * /proc is asked again (the pid may have been reused). The cache is bounded
+ * (16384 entries, expired ones evicted first). Never NULL; "?" when
  * unknown.
  */
 const char *names__comm(struct names *n, uint32_t pid, uint32_t tid, comm_fallback_fn fallback,
 			void *ctx);
+
+/* entries in the comm cache, and (if evictions) how many were evicted so
+ * far: the cache holds at most a bounded number */
+size_t names__comm_len(const struct names *n, uint64_t *evictions);
 
 /*
  * Path of a cgroup v2 id relative to the cgroup2 mount ("/" for the root,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 #include "names.h"
 #include "sink.h"
 #include "slow.h"
@@ -220,4 +221,24 @@ TEST_CASE(service_names_units_containers_or_the_path)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ASSERT(!strcmp(service_name(cases[i].cg, buf, sizeof(buf)), cases[i].want),
 		       "%s: got '%s', want '%s'", cases[i].cg, buf, cases[i].want);
+}
+
+/* issue 14: the comm cache stays bounded whatever pids come by */
+TEST_CASE(comm_cache_is_bounded_and_counts_evictions)
+{
+	struct names *n = names__new();
+	uint64_t ev = 0;
+	size_t len;
+
+	ASSERT(n, "names");
+	/* pids that cannot exist: each one a gone entry */
+	for (uint32_t i = 0; i < 20000; i++)
+		ASSERT(!strcmp(names__comm(n, 0x7f000000u + i, 0, NULL, NULL), "?"), "pid %u", i);
+	len = names__comm_len(n, &ev);
+	ASSERT(len <= 16384, "comm cache holds %zu entries", len);
+	ASSERT(ev >= 20000 - 16384, "evictions %llu", (unsigned long long)ev);
+	ASSERT_EQ_U64(len + ev, 20000, "every entry either kept or counted as evicted");
+	/* our own pid is alive: read from /proc */
+	ASSERT(strcmp(names__comm(n, (uint32_t)getpid(), 0, NULL, NULL), "?"), "own comm");
+	names__free(n);
 }
