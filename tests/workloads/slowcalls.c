@@ -332,6 +332,16 @@ static int do_runq(int rounds, int sleep_ms, int cpu, int nhogs)
 
 /* --- oncpu: a read that never leaves the CPU ----------------------------- */
 
+/* /dev/zero for the on-CPU reads */
+static int open_zero(void)
+{
+	int fd = open("/dev/zero", O_RDONLY);
+
+	if (fd < 0)
+		perror("slowcalls: open /dev/zero");
+	return fd;
+}
+
 static int do_oncpu(long mib, int cpu, int nhogs)
 {
 	size_t len = (size_t)mib << 20;
@@ -349,11 +359,9 @@ static int do_oncpu(long mib, int cpu, int nhogs)
 		return 1;
 	}
 	memset(buf, 1, len); /* no page faults inside the read */
-	fd = open("/dev/zero", O_RDONLY);
-	if (fd < 0) {
-		perror("slowcalls: open /dev/zero");
+	fd = open_zero();
+	if (fd < 0)
 		return 1;
-	}
 	sfd = open_schedstat();
 	wait_go();
 	if (cpu >= 0) {
@@ -397,11 +405,9 @@ static int do_reads(int n, long mib)
 		perror("slowcalls: mmap");
 		return 1;
 	}
-	fd = open("/dev/zero", O_RDONLY);
-	if (fd < 0) {
-		perror("slowcalls: open /dev/zero");
+	fd = open_zero();
+	if (fd < 0)
 		return 1;
-	}
 	sfd = open_schedstat();
 	wait_go();
 	for (i = 0; i < n; i++) {
@@ -461,11 +467,9 @@ static int do_preempt(long mib, int cpu, int spin_ms, int hog_ms)
 		return 1;
 	}
 	memset(buf, 1, len);
-	fd = open("/dev/zero", O_RDONLY);
-	if (fd < 0) {
-		perror("slowcalls: open /dev/zero");
+	fd = open_zero();
+	if (fd < 0)
 		return 1;
-	}
 	sfd = open_schedstat();
 	wait_go();
 	pin(cpu);
