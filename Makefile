@@ -40,12 +40,14 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/wo
 
 LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell $(PKG_CONFIG) --libs libbpf libelf zlib 2>/dev/null || echo -lbpf -lelf -lz)
+# serve (HTTP) and the interactive top (TUI)
+UI_LIBS       := $(shell $(PKG_CONFIG) --libs libmicrohttpd ncursesw 2>/dev/null || echo -lmicrohttpd -lncursesw -ltinfo)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(LIBBPF_CFLAGS) \
 	    -DLATSCOPE_VERSION='"$(VERSION)"'
-LDLIBS   += $(LIBBPF_LIBS) -lm
+LDLIBS   += $(LIBBPF_LIBS) $(UI_LIBS) -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -Wall -Werror \
 	      -Wno-unused-function
 

@@ -10,10 +10,13 @@ set -eu
 # build, plus what the tests use: nftables/iproute2 for network namespaces,
 # bpftool to inspect what is loaded, setpriv (util-linux) for the non-root test,
 # groff-base (the man page check), bash (completion), and for make deb and
-# its test: dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian, man-db
+# its test: dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian, man-db;
+# libmicrohttpd (serve) and ncurses (the TUI), and for their tests a real
+# prometheus (promtool and the server), curl, and tmux (a real terminal)
 PKGS="make gcc libc6-dev pkg-config clang llvm libbpf-dev bpftool libelf-dev
 zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables groff-base bash
-dpkg-dev binutils lintian man-db"
+dpkg-dev binutils lintian man-db libmicrohttpd-dev libncurses-dev prometheus
+curl tmux"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) PKGS="$PKGS libbpf-tools bpftrace" ;;
