@@ -15,6 +15,7 @@
 #include "opts.h"
 #include "privs.h"
 #include "probe.h"
+#include "run.h"
 #include "schema.h"
 #include "sink.h"
 #include "slow.h"
@@ -25,14 +26,14 @@
 #define LATSCOPE_VERSION "dev"
 #endif
 
-static volatile sig_atomic_t stop_signal;
+volatile sig_atomic_t run_stop;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	run_stop = sig;
 }
 
-static uint64_t clock_ns(clockid_t id)
+uint64_t run_clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
@@ -82,16 +83,11 @@ static bool coll_wanted(const struct options *o, const struct coll_desc *d)
 	return !o->view || !strcmp(o->view, d->name);
 }
 
-struct collectors {
-	struct coll *c[8];
-	size_t n;
-};
-
-static void collectors__free(struct collectors *cs)
+static void collectors__free(struct run *cs)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		coll__free(cs->c[i]);
-	memset(cs, 0, sizeof(*cs));
+	cs->n = 0;
 }
 
 /*
@@ -99,8 +95,8 @@ static void collectors__free(struct collectors *cs)
  * switched off with one line saying why; only when none starts is it an
  * error (returns -ENOENT).
  */
-static int collectors__open(struct collectors *cs, const struct options *o, int cg_fd,
-			    const char *cg_rel, const struct slow_opts *slow)
+static int collectors__open(struct run *cs, const struct options *o, int cg_fd, const char *cg_rel,
+			    const struct slow_opts *slow)
 {
 	struct coll_opts co = {};
 	struct coll_shared shared = {};
@@ -135,8 +131,7 @@ static int collectors__open(struct collectors *cs, const struct options *o, int 
 
 /* slow: both its collectors up, sched in the flavour that gives the
  * breakdown; the reader of their events. NULL with a message logged. */
-static struct slow_reader *slow_start(struct collectors *cs, const struct options *o,
-				      struct names *names)
+static struct slow_reader *slow_start(struct run *cs, const struct options *o, struct names *names)
 {
 	struct bpf_map *events = NULL, *drops = NULL;
 	bool sched = false;
@@ -169,16 +164,16 @@ static int wait_until(uint64_t deadline, struct slow_reader *slow)
 			      .tv_nsec = deadline % 1000000000ULL};
 
 	if (!slow) {
-		while (!stop_signal &&
+		while (!run_stop &&
 		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 		return 0;
 	}
 	for (;;) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t now = run_clock_ns(CLOCK_MONOTONIC);
 		int ms, n;
 
-		if (stop_signal || now >= deadline)
+		if (run_stop || now >= deadline)
 			return 0;
 		ms = (int)((deadline - now + 999999) / 1000000);
 		n = slow_reader__poll(slow, ms > 100 ? 100 : ms);
@@ -187,21 +182,101 @@ static int wait_until(uint64_t deadline, struct slow_reader *slow)
 	}
 }
 
+int run__collect(struct run *r, struct interval *iv)
+{
+	uint64_t now = run_clock_ns(CLOCK_MONOTONIC);
+
+	interval__reset(iv);
+	iv->realtime_ns = run_clock_ns(CLOCK_REALTIME);
+	iv->interval_s = (now - r->prev_ns) / 1e9;
+	r->prev_ns = now;
+	for (size_t i = 0; i < r->n; i++) {
+		int err = coll__collect(r->c[i], r->names, iv);
+
+		if (err) {
+			log_error("cannot read %s maps: %s", coll__desc(r->c[i])->name,
+				  strerror(-err));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* plain text blocks or NDJSON intervals on stdout, or the slow-call stream */
+static int stream_loop(struct run *r, struct interval *iv, struct slow_reader *slow)
+{
+	const struct options *o = r->o;
+	struct text_opts to = {};
+	uint64_t deadline, n = 0;
+	int err;
+
+	to.sort = o->sort ? o->sort : "p99";
+	to.max_rows = o->max_rows > 0 ? o->max_rows : 25;
+	deadline = r->prev_ns + o->interval_ns;
+	for (;;) {
+		uint64_t now;
+
+		err = wait_until(deadline, slow);
+		if (err)
+			goto out_error;
+		now = run_clock_ns(CLOCK_MONOTONIC);
+		/* on a signal, a pipe still gets the partial interval: no data lost */
+		if (run_stop && now - r->prev_ns < o->interval_ns / 20)
+			break;
+		if (run__collect(r, iv))
+			return 1;
+		if (!o->all) /* waiting for work is not latency (DESIGN.md section 4) */
+			interval__hide_idle(iv);
+		/* a collector that runs only to help another is not shown */
+		for (size_t t = 0; o->view && t < iv->ntables; t++)
+			if (strcmp(iv->tables[t].schema->name, o->view))
+				iv->tables[t].active = false;
+		if (slow) { /* the maps are read all the same: they must not fill */
+			slow_reader__poll(slow, 0);
+			err = slow_reader__drops(slow);
+		} else {
+			interval__summarize(iv);
+			interval__sort(iv, to.sort);
+			err = o->json ? sink_json__render(stdout, iv)
+				      : sink_text__render(stdout, iv, &to);
+		}
+		if (err)
+			goto out_error;
+		if (run_stop || (o->count && ++n >= o->count))
+			break;
+		deadline += o->interval_ns;
+		if (deadline < now) /* we fell behind (suspended?): skip, don't burst */
+			deadline = now + o->interval_ns;
+	}
+	if (slow) { /* what came in since the last interval */
+		err = slow_reader__poll(slow, 0);
+		if (err >= 0)
+			err = slow_reader__drops(slow);
+		if (err < 0)
+			goto out_error;
+	}
+	return 0;
+out_error:
+	/* the reader went away (e.g. `| head`): a normal way to stop */
+	if (err == -EPIPE)
+		return 0;
+	log_error("cannot write the output: %s", strerror(-err));
+	return 1;
+}
+
 static int cmd_run(const struct options *o)
 {
-	struct collectors cs = {};
-	struct names *names = NULL;
+	struct run r = {.o = o};
 	struct interval iv = {};
-	struct text_opts to = {};
 	struct slow_reader *slow = NULL;
 	struct slow_opts so = {};
 	uint8_t sys_class[LS_MAX_SYSCALL];
 	bool is_slow = !strcmp(o->cmd, "slow");
 	char why[256], what[160] = "", cg_rel[4096] = "";
-	uint64_t t_start = clock_ns(CLOCK_MONOTONIC), t_prev, deadline, n = 0;
 	int err = 0, cg_fd = -1;
-	bool tty = !is_slow && !o->json && isatty(STDOUT_FILENO), any = false;
+	bool any = false;
 
+	r.start_mono_ns = run_clock_ns(CLOCK_MONOTONIC);
 	if (!probe_privileges(why, sizeof(why))) {
 		log_error("%s; try: sudo latscope", why);
 		return 1;
@@ -232,18 +307,18 @@ static int cmd_run(const struct options *o)
 			return 2;
 		}
 	}
-	names = names__new();
-	if (!names) {
+	r.names = names__new();
+	if (!r.names) {
 		log_error("cannot allocate name caches: %s", strerror(errno));
 		err = 1;
 		goto cleanup;
 	}
-	if (collectors__open(&cs, o, cg_fd, cg_rel, is_slow ? &so : NULL)) {
+	if (collectors__open(&r, o, cg_fd, cg_rel, is_slow ? &so : NULL)) {
 		log_error("no collector could start; see 'latscope check'");
 		err = 1;
 		goto cleanup;
 	}
-	if (is_slow && !(slow = slow_start(&cs, o, names))) {
+	if (is_slow && !(slow = slow_start(&r, o, r.names))) {
 		err = 1;
 		goto cleanup;
 	}
@@ -253,9 +328,9 @@ static int cmd_run(const struct options *o)
 		    (o->all ? FG_IDLE : 0);
 	for (size_t i = 0; i < coll_count; i++)
 		interval__table(&iv, coll_all[i]->schema);
-	for (size_t i = 0; i < cs.n; i++)
+	for (size_t i = 0; i < r.n; i++)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s (%s)",
-			 i ? ", " : "", coll__desc(cs.c[i])->name, coll__variant(cs.c[i]));
+			 i ? ", " : "", coll__desc(r.c[i])->name, coll__variant(r.c[i]));
 	if (!o->keep_privileges && (err = privs_drop())) {
 		log_error(
 			"cannot drop privileges: %s; --keep-privileges runs without dropping them",
@@ -263,82 +338,14 @@ static int cmd_run(const struct options *o)
 		err = 1;
 		goto cleanup;
 	}
-	log_info("attached %s in %.0f ms; interval %.3gs%s", what,
-		 (clock_ns(CLOCK_MONOTONIC) - t_start) / 1e6, o->interval_ns / 1e9,
-		 tty ? "; Ctrl-C to quit" : "");
-
-	to.tty = tty;
-	to.sort = o->sort ? o->sort : "p99";
-	to.max_rows = o->max_rows > 0 ? o->max_rows : tty ? 0 : 25;
-	t_prev = clock_ns(CLOCK_MONOTONIC);
-	deadline = t_prev + o->interval_ns;
-	for (;;) {
-		uint64_t now;
-
-		err = wait_until(deadline, slow);
-		if (err)
-			goto out_error;
-		now = clock_ns(CLOCK_MONOTONIC);
-		/* on a signal, a pipe still gets the partial interval: no data lost */
-		if (stop_signal && (tty || now - t_prev < o->interval_ns / 20))
-			break;
-		interval__reset(&iv);
-		iv.realtime_ns = clock_ns(CLOCK_REALTIME);
-		iv.interval_s = (now - t_prev) / 1e9;
-		t_prev = now;
-		for (size_t i = 0; i < cs.n; i++) {
-			err = coll__collect(cs.c[i], names, &iv);
-			if (err) {
-				log_error("cannot read %s maps: %s", coll__desc(cs.c[i])->name,
-					  strerror(-err));
-				err = 1;
-				goto cleanup;
-			}
-		}
-		if (!o->all) /* waiting for work is not latency (DESIGN.md section 4) */
-			interval__hide_idle(&iv);
-		/* a collector that runs only to help another is not shown */
-		for (size_t t = 0; o->view && t < iv.ntables; t++)
-			if (strcmp(iv.tables[t].schema->name, o->view))
-				iv.tables[t].active = false;
-		if (slow) { /* the maps are read all the same: they must not fill */
-			slow_reader__poll(slow, 0);
-			err = slow_reader__drops(slow);
-		} else {
-			interval__summarize(&iv);
-			interval__sort(&iv, to.sort);
-			err = o->json ? sink_json__render(stdout, &iv)
-				      : sink_text__render(stdout, &iv, &to);
-		}
-		if (err)
-			goto out_error;
-		if (stop_signal || (o->count && ++n >= o->count))
-			break;
-		deadline += o->interval_ns;
-		if (deadline < now) /* we fell behind (suspended?): skip, don't burst */
-			deadline = now + o->interval_ns;
-	}
-	if (slow) { /* what came in since the last interval */
-		err = slow_reader__poll(slow, 0);
-		if (err >= 0)
-			err = slow_reader__drops(slow);
-		if (err < 0)
-			goto out_error;
-	}
-	err = 0;
-	goto cleanup;
-out_error:
-	/* the reader went away (e.g. `| head`): a normal way to stop */
-	if (err == -EPIPE) {
-		err = 0;
-	} else {
-		log_error("cannot write the output: %s", strerror(-err));
-		err = 1;
-	}
+	log_info("attached %s in %.0f ms; interval %.3gs", what,
+		 (run_clock_ns(CLOCK_MONOTONIC) - r.start_mono_ns) / 1e6, o->interval_ns / 1e9);
+	r.prev_ns = run_clock_ns(CLOCK_MONOTONIC);
+	err = stream_loop(&r, &iv, slow);
 cleanup:
 	slow_reader__free(slow);
-	collectors__free(&cs);
-	names__free(names);
+	collectors__free(&r);
+	names__free(r.names);
 	interval__free(&iv);
 	if (cg_fd >= 0)
 		close(cg_fd);
