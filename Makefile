@@ -45,7 +45,7 @@ UI_LIBS       := $(shell $(PKG_CONFIG) --libs libmicrohttpd ncursesw 2>/dev/null
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
-	    -D_GNU_SOURCE -I$(BUILD) -Ibpf -Iuser $(LIBBPF_CFLAGS) \
+	    -D_GNU_SOURCE -I$(BUILD) -Ibpf -iquote user $(LIBBPF_CFLAGS) \
 	    -DLATSCOPE_VERSION='"$(VERSION)"'
 LDLIBS   += $(LIBBPF_LIBS) $(UI_LIBS) -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -Wall -Werror \

@@ -17,6 +17,7 @@
 #include "probe.h"
 #include "run.h"
 #include "schema.h"
+#include "serve.h"
 #include "sink.h"
 #include "slow.h"
 #include "sysclass.h"
@@ -121,9 +122,10 @@ static int collectors__open(struct run *cs, const struct options *o, int cg_fd, 
 		if (!coll_wanted(o, d))
 			continue;
 		co.max_keys = o->max_keys / d->max_keys_div;
-		if (coll__open(&cs->c[cs->n], d, &co, why, sizeof(why)))
+		if (coll__open(&cs->c[cs->n], d, &co, why, sizeof(why))) {
 			log_error("%s collector off: %s", d->name, why);
-		else
+			cs->down[cs->ndown++] = d->name;
+		} else
 			cs->n++;
 	}
 	return cs->n ? 0 : -ENOENT;
@@ -271,9 +273,9 @@ static int cmd_run(const struct options *o)
 	struct slow_reader *slow = NULL;
 	struct slow_opts so = {};
 	uint8_t sys_class[LS_MAX_SYSCALL];
-	bool is_slow = !strcmp(o->cmd, "slow");
+	bool is_slow = !strcmp(o->cmd, "slow"), is_serve = !strcmp(o->cmd, "serve");
 	char why[256], what[160] = "", cg_rel[4096] = "";
-	int err = 0, cg_fd = -1;
+	int err = 0, cg_fd = -1, http_fd = -1;
 	bool any = false;
 
 	r.start_mono_ns = run_clock_ns(CLOCK_MONOTONIC);
@@ -299,6 +301,11 @@ static int cmd_run(const struct options *o)
 		}
 		so.max_rate = (uint32_t)o->max_rate;
 		so.sys_class = sys_class;
+	}
+	/* a bad address or a port in use fails before anything is loaded */
+	if (is_serve && (http_fd = serve__listen(o->listen, why, sizeof(why))) < 0) {
+		log_error("%s", why);
+		return 2;
 	}
 	if (o->cgroup) {
 		cg_fd = cgroup_open(o->cgroup, cg_rel, sizeof(cg_rel), why, sizeof(why));
@@ -341,7 +348,12 @@ static int cmd_run(const struct options *o)
 	log_info("attached %s in %.0f ms; interval %.3gs", what,
 		 (run_clock_ns(CLOCK_MONOTONIC) - r.start_mono_ns) / 1e6, o->interval_ns / 1e9);
 	r.prev_ns = run_clock_ns(CLOCK_MONOTONIC);
-	err = stream_loop(&r, &iv, slow);
+	if (is_serve) {
+		err = serve__run(&r, &iv, http_fd);
+		http_fd = -1;
+	} else {
+		err = stream_loop(&r, &iv, slow);
+	}
 cleanup:
 	slow_reader__free(slow);
 	collectors__free(&r);
@@ -349,6 +361,8 @@ cleanup:
 	interval__free(&iv);
 	if (cg_fd >= 0)
 		close(cg_fd);
+	if (http_fd >= 0)
+		close(http_fd);
 	return err;
 }
 
@@ -366,6 +380,7 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{"top", cmd_run},
 	{"slow", cmd_run},
+	{"serve", cmd_run},
 	{"check", cmd_check},
 };
 
@@ -393,6 +408,10 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* serve is a foreground service: a hangup (a closed terminal) is not a
+	 * reason to stop */
+	if (!strcmp(o.cmd, "serve"))
+		signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "collector.h"
 #include "opts.h"
 #include "schema.h"
@@ -11,6 +12,7 @@
 const char usage_text[] =
 	"Usage: latscope [top] [options]     live latency tables (default)\n"
 	"       latscope slow [options]      each slow syscall, with where its time went\n"
+	"       latscope serve [options]     Prometheus/OpenMetrics exporter on /metrics\n"
 	"       latscope check               what this kernel supports, per collector\n"
 	"       latscope --version | --help\n"
 	"\n"
@@ -53,6 +55,17 @@ const char usage_text[] =
 	"      --max-rate N        events per second at most, in the kernel (default\n"
 	"                          2000); the rest are counted as rate limited\n"
 	"\n"
+	"serve:\n"
+	"      --listen ADDR:PORT  where to serve /metrics (default 127.0.0.1:9580;\n"
+	"                          [IPV6]:PORT; 0.0.0.0 or [::] for every interface)\n"
+	"      --max-series N      label sets per metric before the rest are folded\n"
+	"                          into comm=\"other\" (default 1000)\n"
+	"      --series-ttl DURATION   forget series not updated for this long\n"
+	"                          (default 10m)\n"
+	"      --buckets DURATION[,DURATION...]   histogram le bounds (default two per\n"
+	"                          octave, 1.024us to 17.18s; see latscope(8))\n"
+	"      --max-connections N  open HTTP connections at most (default 1024)\n"
+	"\n"
 	"Examples:\n"
 	"  latscope                              every process, refreshed each second\n"
 	"  latscope -p 812 --breakdown           where pid 812's syscall time goes\n"
@@ -60,6 +73,7 @@ const char usage_text[] =
 	"  latscope --json -n 10 > run.ndjson    ten intervals for a script\n"
 	"  latscope slow --threshold 20ms        every call of 20 ms or more, explained\n"
 	"  latscope slow -p 812 --syscall read,recvfrom --json\n"
+	"  latscope serve --listen [::1]:9580    metrics for a Prometheus on this host\n"
 	"  latscope check                        what this kernel can do\n"
 	"\n"
 	"Durations take ns/us/ms/s suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n"
@@ -86,6 +100,11 @@ enum {
 	OPT_SYSCALL,
 	OPT_MAX_RATE,
 	OPT_BREAKDOWN,
+	OPT_LISTEN,
+	OPT_MAX_SERIES,
+	OPT_SERIES_TTL,
+	OPT_BUCKETS,
+	OPT_MAX_CONNECTIONS,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +130,11 @@ static const struct option long_opts[] = {
 	{"syscall", required_argument, NULL, OPT_SYSCALL},
 	{"max-rate", required_argument, NULL, OPT_MAX_RATE},
 	{"breakdown", no_argument, NULL, OPT_BREAKDOWN},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"max-series", required_argument, NULL, OPT_MAX_SERIES},
+	{"series-ttl", required_argument, NULL, OPT_SERIES_TTL},
+	{"buckets", required_argument, NULL, OPT_BUCKETS},
+	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -143,11 +167,17 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 	o->max_rows = -1;
 	o->threshold_ns = 10000000ULL;
 	o->max_rate = 2000;
+	o->listen = "127.0.0.1:9580";
+	o->max_connections = 1024;
+	o->prom.max_series = 1000;
+	o->prom.ttl_ns = 600000000000ULL;
 	/* the subcommand comes first, if given */
 	if (argc > 1 && argv[1][0] != '-') {
 		o->cmd = argv[1];
-		if (strcmp(o->cmd, "top") && strcmp(o->cmd, "slow") && strcmp(o->cmd, "check"))
-			BAD("unknown command '%s' (try: top, slow, check; see --help)", o->cmd);
+		if (strcmp(o->cmd, "top") && strcmp(o->cmd, "slow") && strcmp(o->cmd, "serve") &&
+		    strcmp(o->cmd, "check"))
+			BAD("unknown command '%s' (try: top, slow, serve, check; see --help)",
+			    o->cmd);
 		argv++;
 		argc--;
 	}
@@ -260,6 +290,41 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_MAX_RATE:
 			if (parse_uint(optarg, 1000000, &o->max_rate) || !o->max_rate)
 				BAD("invalid --max-rate '%s': want events per second in [1, "
+				    "1000000]",
+				    optarg);
+			break;
+		case OPT_LISTEN: {
+			struct sockaddr_storage ss;
+			unsigned int len;
+
+			if (parse_listen(optarg, &ss, &len))
+				BAD("invalid --listen '%s': want IPV4:PORT or [IPV6]:PORT (e.g. "
+				    "127.0.0.1:9580)",
+				    optarg);
+			o->listen = optarg;
+			break;
+		}
+		case OPT_MAX_SERIES:
+			if (parse_uint(optarg, 10000000, &v) || !v)
+				BAD("invalid --max-series '%s': want an integer in [1, 10000000]",
+				    optarg);
+			o->prom.max_series = v;
+			break;
+		case OPT_SERIES_TTL:
+			if (parse_duration(optarg, 1000000000ULL, &o->prom.ttl_ns) ||
+			    o->prom.ttl_ns < 1000000000ULL)
+				BAD("invalid --series-ttl '%s': want a duration of at least 1s "
+				    "(e.g. 10m)",
+				    optarg);
+			break;
+		case OPT_BUCKETS:
+			if (prom_parse_bounds(optarg, &o->prom, err, err_len))
+				return -EINVAL;
+			break;
+		case OPT_MAX_CONNECTIONS:
+			if (parse_uint(optarg, 1000000, &o->max_connections) ||
+			    o->max_connections < 4)
+				BAD("invalid --max-connections '%s': want an integer in [4, "
 				    "1000000]",
 				    optarg);
 			break;

@@ -8,9 +8,10 @@
 #include <stdint.h>
 #include "latscope.h"
 #include "collector.h"
+#include "prom.h"
 
 struct options {
-	const char *cmd; /* "top", "slow", "check" */
+	const char *cmd; /* "top", "slow", "serve", "check" */
 	uint64_t interval_ns;
 	uint64_t count; /* 0: until interrupted */
 	uint32_t pids[LS_MAX_PIDS];
@@ -27,12 +28,15 @@ struct options {
 	int max_rows;	  /* -1: default */
 	uint32_t max_keys;
 	bool keep_privileges;
-	bool all;	       /* include idle waits */
-	bool breakdown;	       /* top: on-CPU / run-queue / blocked shares */
-	bool threshold_set;    /* --threshold given (top: count calls over it) */
-	uint64_t threshold_ns; /* slow: report calls at least this long */
-	uint64_t max_rate;     /* slow: events per second at most */
-	const char *syscalls;  /* slow: only these (comma-separated), NULL: all */
+	bool all;		  /* include idle waits */
+	bool breakdown;		  /* top: on-CPU / run-queue / blocked shares */
+	bool threshold_set;	  /* --threshold given (top: count calls over it) */
+	uint64_t threshold_ns;	  /* slow: report calls at least this long */
+	uint64_t max_rate;	  /* slow: events per second at most */
+	const char *syscalls;	  /* slow: only these (comma-separated), NULL: all */
+	const char *listen;	  /* serve: ADDR:PORT */
+	uint64_t max_connections; /* serve: open connections at most */
+	struct prom_opts prom;	  /* serve: series cap, TTL, le bounds */
 	int verbose;
 	bool help, version;
 };

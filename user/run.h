@@ -23,6 +23,8 @@ struct run {
 	const struct options *o;
 	struct coll *c[8]; /* the collectors that started */
 	size_t n;
+	const char *down[8]; /* the ones asked for that could not start */
+	size_t ndown;
 	struct names *names;
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at exec */
 	uint64_t prev_ns;	/* CLOCK_MONOTONIC at the end of the last interval */

@@ -224,10 +224,12 @@ static char *culprit_text(const struct field *f, const void *row, const struct i
 		.name = nm, .aliases = {al}, .header = hdr, .width = 8, .kind = FK_HSTAT, \
 		FIELD_AT(struct sched_row, runq), .stat = st, .flags = F_SORT             \
 	}
-#define NS_FIELD(nm, js, member, hdr, w)                                          \
-	{                                                                         \
-		.name = nm, .header = hdr, .width = w, .json = js, .kind = FK_NS, \
-		FIELD_AT(struct sched_row, member), .scale = 1e3, .flags = F_SORT \
+#define NS_FIELD_AT(nm, js, member, hdr, w)                               \
+	.name = nm, .header = hdr, .width = w, .json = js, .kind = FK_NS, \
+	FIELD_AT(struct sched_row, member), .scale = 1e3, .flags = F_SORT
+#define NS_FIELD(nm, js, member, hdr, w)            \
+	{                                           \
+		NS_FIELD_AT(nm, js, member, hdr, w) \
 	}
 
 static const struct field fields[] = {
@@ -266,8 +268,11 @@ static const struct field fields[] = {
 	 .flags = F_SORT,
 	 .text = cpu_text,
 	 .value = cpu_value},
-	NS_FIELD("oncpu", "oncpu_us", oncpu_ns, NULL, 0),
-	NS_FIELD("offcpu", "offcpu_us", offcpu_ns, "OFF-CPU", 8),
+	{NS_FIELD_AT("oncpu", "oncpu_us", oncpu_ns, NULL, 0), .prom = "oncpu_seconds_total",
+	 .role = PROM_COUNTER, .help = "Time on a CPU."},
+	{NS_FIELD_AT("offcpu", "offcpu_us", offcpu_ns, "OFF-CPU", 8),
+	 .prom = "offcpu_seconds_total", .role = PROM_COUNTER,
+	 .help = "Time off the CPU: blocked, or runnable and waiting for a CPU."},
 	NS_FIELD("offcpu_sleep", "offcpu_sleep_us", sleep_ns, NULL, 0),
 	NS_FIELD("offcpu_disk", "offcpu_disk_us", disk_ns, NULL, 0),
 	NS_FIELD("preempted", "preempted_us", preempted_ns, NULL, 0),
@@ -275,12 +280,20 @@ static const struct field fields[] = {
 	 .json = "vol_switches",
 	 .kind = FK_U64,
 	 FIELD_AT(struct sched_row, vol_switches),
-	 .flags = F_SORT},
+	 .flags = F_SORT,
+	 .prom = "context_switches_total",
+	 .role = PROM_COUNTER,
+	 .prom_const = "kind=\"voluntary\"",
+	 .help = "Context switches away from the task: voluntary (it blocked) or "
+		 "involuntary (preempted)."},
 	{.name = "invol_switches",
 	 .json = "invol_switches",
 	 .kind = FK_U64,
 	 FIELD_AT(struct sched_row, invol_switches),
-	 .flags = F_SORT},
+	 .flags = F_SORT,
+	 .prom = "context_switches_total",
+	 .role = PROM_COUNTER,
+	 .prom_const = "kind=\"involuntary\""},
 	{.name = "switches",
 	 .header = "SWITCHES",
 	 .width = 8,

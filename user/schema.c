@@ -28,6 +28,14 @@ static void json_service(const struct field *f, const void *row, const struct in
 	jw_str(w, f->json, service_name(cg ? cg : "", buf, sizeof(buf)));
 }
 
+static const char *label_service(const struct field *f, const void *row, char *buf, size_t len)
+{
+	const char *cg = ((const struct row_id *)row)->cgroup;
+
+	(void)f;
+	return cg && *cg ? service_name(cg, buf, len) : NULL;
+}
+
 const struct field owner_fields[] = {
 	{.name = "cgroup",
 	 .header = "CGROUP",
@@ -60,7 +68,7 @@ const struct field owner_fields[] = {
 	 .json = "comm",
 	 .kind = FK_CHARS,
 	 FIELD_AT(struct row_id, comm),
-	 .flags = F_OWNER | F_LEFT,
+	 .flags = F_OWNER | F_LEFT | F_OPEN,
 	 .text_by = BY_PROC_THREAD | BY_BIT(LS_BY_COMM),
 	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_COMM),
 	 .prom = "comm",
@@ -71,9 +79,7 @@ const struct field owner_fields[] = {
 	 .kind = FK_STRP,
 	 FIELD_AT(struct row_id, cgroup),
 	 .flags = F_OWNER,
-	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_CGROUP),
-	 .prom = "cgroup",
-	 .role = PROM_LABEL},
+	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_CGROUP)},
 	/* a readable name for the cgroup (DESIGN.md section 5) */
 	{.name = "service",
 	 .header = "SERVICE",
@@ -81,11 +87,15 @@ const struct field owner_fields[] = {
 	 .json = "service",
 	 .kind = FK_DERIVED,
 	 FIELD_AT(struct row_id, cgroup),
-	 .flags = F_OWNER | F_TAIL,
+	 .flags = F_OWNER | F_TAIL | F_OPEN,
 	 .text_by = BY_BIT(LS_BY_CGROUP),
 	 .json_by = BY_PROC_THREAD | BY_BIT(LS_BY_CGROUP),
 	 .text = text_service,
-	 .jsonfn = json_service},
+	 .jsonfn = json_service,
+	 /* Prometheus's cgroup label is the readable name (DESIGN.md section 6) */
+	 .prom = "cgroup",
+	 .role = PROM_LABEL,
+	 .label = label_service},
 };
 const size_t owner_nfields = ARRAY_SIZE(owner_fields);
 
@@ -132,6 +142,27 @@ const struct field *schema__sort_field(const struct row_schema *s, const char *n
 				return f;
 	}
 	return NULL;
+}
+
+const char *field__label(const struct field *f, const void *row, char *buf, size_t len)
+{
+	const char *p = (const char *)row + f->off;
+	uint64_t v;
+
+	if (f->label)
+		return f->label(f, row, buf, len);
+	switch (f->kind) {
+	case FK_CHARS: snprintf(buf, len, "%.*s", (int)strnlen(p, f->size), p); return buf;
+	case FK_STRP: return *(const char *const *)p;
+	case FK_U16: v = *(const uint16_t *)p; break;
+	case FK_U32: v = *(const uint32_t *)p; break;
+	case FK_U64: v = *(const uint64_t *)p; break;
+	default: return NULL;
+	}
+	if (!v) /* a port or id of 0: the row has none */
+		return NULL;
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
 }
 
 bool field__ratio(const struct field *f, const void *row, double *pct)

@@ -50,6 +50,9 @@ enum field_flags {
 	F_DASH = 1u << 4,  /* text: "-" when the histogram is empty */
 	F_SEP2 = 1u << 5,  /* text: two spaces before the column */
 	F_OWNER = 1u << 6, /* in struct row_id: shown per --by (by_mask) */
+	F_OPEN = 1u << 7,  /* Prometheus label with open-ended values (comm,
+			    * service, address): "other" once a metric is at
+			    * its series cap */
 };
 
 /* optional field groups (struct field.group, struct interval.groups) */
@@ -66,6 +69,9 @@ typedef char *(*field_text_fn)(const struct field *f, const void *row, const str
 typedef void (*field_json_fn)(const struct field *f, const void *row, const struct interval *iv,
 			      struct jw *w);
 typedef double (*field_value_fn)(const struct field *f, const void *row, const struct interval *iv);
+/* a Prometheus label value, raw (the sink escapes it); NULL or "": no label */
+typedef const char *(*field_label_fn)(const struct field *f, const void *row, char *buf,
+				      size_t len);
 
 struct field {
 	const char *name;	/* --sort name; unique in its table */
@@ -83,6 +89,9 @@ struct field {
 	const char *prom;	   /* Prometheus family, without the latscope_ prefix */
 	enum prom_role role;
 	const char *help;
+	/* constant label pair(s) of this field's samples, when several fields
+	 * share one family (tcp_resets_total: direction="sent") */
+	const char *prom_const;
 	unsigned group; /* FG_*: shown only when the interval asks; 0: always */
 	/* one-line form (an event per line): put before the cell; NULL: not
 	 * in the line; a cell a hook leaves empty is left out with it */
@@ -90,6 +99,7 @@ struct field {
 	field_text_fn text;   /* text cell, when the kind's default will not do */
 	field_json_fn jsonfn; /* JSON member, likewise */
 	field_value_fn value; /* number for sorting, likewise */
+	field_label_fn label; /* PROM_LABEL value, when the kind's default will not do */
 };
 
 struct row_schema {
@@ -115,6 +125,9 @@ bool field__shown(const struct field *f, enum ls_by by, unsigned groups, bool te
 
 /* The sortable field of s called name (or with that alias), or NULL. */
 const struct field *schema__sort_field(const struct row_schema *s, const char *name);
+
+/* The value of PROM_LABEL field f for row, raw; NULL when the row has none. */
+const char *field__label(const struct field *f, const void *row, char *buf, size_t len);
 
 /* The number a field stands for (sorting, derived cells). */
 double field__value(const struct field *f, const void *row, const struct interval *iv);

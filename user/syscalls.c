@@ -199,6 +199,11 @@ static char *syscall_text(const struct field *f, const void *row, const struct i
 	return buf;
 }
 
+static const char *syscall_label(const struct field *f, const void *row, char *buf, size_t len)
+{
+	return syscall_text(f, row, NULL, buf, len);
+}
+
 static void syscall_json(const struct field *f, const void *row, const struct interval *iv,
 			 struct jw *w)
 {
@@ -318,6 +323,12 @@ static void idle_json(const struct field *f, const void *row, const struct inter
 	jw_bool(w, f->json, row_idle(row));
 }
 
+static const char *idle_label(const struct field *f, const void *row, char *buf, size_t len)
+{
+	(void)f, (void)buf, (void)len;
+	return row_idle(row) ? "true" : "false";
+}
+
 #define LAT_STAT(nm, al, hdr, st)                                                         \
 	{                                                                                 \
 		.name = nm, .aliases = {al}, .header = hdr, .width = 8, .kind = FK_HSTAT, \
@@ -335,7 +346,8 @@ static const struct field fields[] = {
 	 .prom = "syscall",
 	 .role = PROM_LABEL,
 	 .text = syscall_text,
-	 .jsonfn = syscall_json},
+	 .jsonfn = syscall_json,
+	 .label = syscall_label},
 	{.name = "count",
 	 .header = "COUNT",
 	 .width = 8,
@@ -397,7 +409,15 @@ static const struct field fields[] = {
 	 FIELD_AT(struct sys_row, waits.over),
 	 .flags = F_SORT,
 	 .group = FG_OVER},
-	{.name = "idle", .json = "idle", .kind = FK_DERIVED, .group = FG_IDLE, .jsonfn = idle_json},
+	/* serve exports idle waits too, labelled, so rules can leave them out */
+	{.name = "idle",
+	 .json = "idle",
+	 .kind = FK_DERIVED,
+	 .group = FG_IDLE,
+	 .prom = "idle",
+	 .role = PROM_LABEL,
+	 .jsonfn = idle_json,
+	 .label = idle_label},
 };
 
 /* busiest first */

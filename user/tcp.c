@@ -400,6 +400,17 @@ static void raddr_json(const struct field *f, const void *row, const struct inte
 	jw_str(w, f->json, fmt_addr(r->family, r->raddr, a, sizeof(a)));
 }
 
+static const char *raddr_label(const struct field *f, const void *row, char *buf, size_t len)
+{
+	const struct tcp_row *r = row;
+	static const uint8_t zero[16];
+
+	(void)f;
+	if (!r->family || !memcmp(r->raddr, zero, sizeof(r->raddr)))
+		return NULL;
+	return fmt_addr(r->family, r->raddr, buf, len);
+}
+
 static char *resets_text(const struct field *f, const void *row, const struct interval *iv,
 			 char *buf, size_t len)
 {
@@ -423,11 +434,12 @@ static double problems_value(const struct field *f, const void *row, const struc
 			r->v.resets_received);
 }
 
-#define CTR(nm, js, member, hdr, w, fam)                                           \
-	{                                                                          \
-		.name = nm, .header = hdr, .width = w, .json = js, .kind = FK_U64, \
-		FIELD_AT(struct tcp_row, v.member), .flags = F_SORT, .prom = fam,  \
-		.role = (fam) ? PROM_COUNTER : PROM_NONE                           \
+#define CTR_AT(nm, js, member, hdr, w)                                     \
+	.name = nm, .header = hdr, .width = w, .json = js, .kind = FK_U64, \
+	FIELD_AT(struct tcp_row, v.member), .flags = F_SORT
+#define CTR(nm, js, member, hdr, w)            \
+	{                                      \
+		CTR_AT(nm, js, member, hdr, w) \
 	}
 #define HSTAT(nm, al, hdr, member, st)                                                    \
 	{                                                                                 \
@@ -441,10 +453,11 @@ static const struct field fields[] = {
 	 .json = "raddr",
 	 .kind = FK_BYTES,
 	 FIELD_AT(struct tcp_row, raddr),
-	 .flags = F_KEY,
+	 .flags = F_KEY | F_OPEN,
 	 .prom = "raddr",
 	 .role = PROM_LABEL,
-	 .jsonfn = raddr_json},
+	 .jsonfn = raddr_json,
+	 .label = raddr_label},
 	{.name = "rport",
 	 .json = "rport",
 	 .kind = FK_U16,
@@ -478,10 +491,11 @@ static const struct field fields[] = {
 	HSTAT("connect_p50", "p50", NULL, connect, HS_P50),
 	HSTAT("connect_max", "max", NULL, connect, HS_MAX),
 	HSTAT("connect_total", "time", NULL, connect, HS_TOTAL),
-	CTR("connect_errors", "connect_errors", connect_errors, "FAIL", 6,
-	    "tcp_connect_errors_total"),
-	CTR("connect_refused", "connect_refused", refused, NULL, 0, NULL),
-	CTR("connect_timeouts", "connect_timeouts", timeouts, NULL, 0, NULL),
+	{CTR_AT("connect_errors", "connect_errors", connect_errors, "FAIL", 6),
+	 .prom = "tcp_connect_errors_total", .role = PROM_COUNTER,
+	 .help = "Outgoing TCP connects that failed (refused, timed out, reset)."},
+	CTR("connect_refused", "connect_refused", refused, NULL, 0),
+	CTR("connect_timeouts", "connect_timeouts", timeouts, NULL, 0),
 	{.name = "connect",
 	 .json = "connect_us",
 	 .kind = FK_HIST,
@@ -490,9 +504,14 @@ static const struct field fields[] = {
 	 .prom = "tcp_connect_duration_seconds",
 	 .role = PROM_HISTOGRAM,
 	 .help = "TCP connect latency, SYN_SENT (SYN_RECV) to ESTABLISHED."},
-	CTR("retransmits", "retransmits", retransmits, "RETRANS", 7, "tcp_retransmits_total"),
-	CTR("resets_sent", "resets_sent", resets_sent, NULL, 0, "tcp_resets_total"),
-	CTR("resets_received", "resets_received", resets_received, NULL, 0, "tcp_resets_total"),
+	{CTR_AT("retransmits", "retransmits", retransmits, "RETRANS", 7),
+	 .prom = "tcp_retransmits_total", .role = PROM_COUNTER,
+	 .help = "TCP segments retransmitted (SYNs included)."},
+	{CTR_AT("resets_sent", "resets_sent", resets_sent, NULL, 0), .prom = "tcp_resets_total",
+	 .role = PROM_COUNTER, .prom_const = "direction=\"sent\"",
+	 .help = "TCP resets, sent by this host or received from the peer."},
+	{CTR_AT("resets_received", "resets_received", resets_received, NULL, 0),
+	 .prom = "tcp_resets_total", .role = PROM_COUNTER, .prom_const = "direction=\"received\""},
 	{.name = "resets",
 	 .header = "RST OUT/IN",
 	 .width = 11,
@@ -518,9 +537,9 @@ static const struct field fields[] = {
 	 .help = "Smoothed TCP round-trip time, sampled at most every 100 ms per socket."},
 	HSTAT("rtt_p50", NULL, "RTT-P50", rtt, HS_P50),
 	HSTAT("rtt_p99", NULL, "RTT-P99", rtt, HS_P99),
-	CTR("closed", "closed", closed, "CLOSED", 6, NULL),
-	CTR("bytes_sent", "bytes_sent", bytes_sent, NULL, 0, NULL),
-	CTR("bytes_received", "bytes_received", bytes_received, NULL, 0, NULL),
+	CTR("closed", "closed", closed, "CLOSED", 6),
+	CTR("bytes_sent", "bytes_sent", bytes_sent, NULL, 0),
+	CTR("bytes_received", "bytes_received", bytes_received, NULL, 0),
 	{.name = "lifetime",
 	 .json = "lifetime_ms",
 	 .kind = FK_HIST,

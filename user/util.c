@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "util.h"
 
 int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
@@ -249,4 +251,51 @@ int stream_error(FILE *f)
 	if (!ferror(f))
 		return 0;
 	return errno ? -errno : -EIO;
+}
+
+int parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len)
+{
+	char host[64];
+	const char *colon;
+	uint64_t port;
+	bool v6 = s[0] == '[';
+	size_t n;
+
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		n = (size_t)(end - s - 1);
+		colon = end + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon)
+			return -EINVAL;
+		n = (size_t)(colon - s);
+	}
+	if (!n || n >= sizeof(host) || parse_uint(colon + 1, 65535, &port) || !port)
+		return -EINVAL;
+	memcpy(host, s, n);
+	host[n] = 0;
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+			return -EINVAL;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+			return -EINVAL;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+	}
+	return 0;
 }

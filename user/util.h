@@ -65,6 +65,14 @@ int parse_addr_prefix(const char *s, int *family, uint8_t addr[16], unsigned int
  * -EPIPE means the reader went away. */
 int stream_error(FILE *f);
 
+struct sockaddr_storage;
+/*
+ * Parse a listen address "IPV4:PORT" or "[IPV6]:PORT" (port 1..65535; no
+ * host names, no bare ":PORT": all interfaces must be asked for as
+ * 0.0.0.0 or [::]). Fills *ss and *len. 0 or -EINVAL.
+ */
+int parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len);
+
 /* Format a family/address as text ("10.0.0.1", "::1"). Returns buf. */
 char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len);
 
