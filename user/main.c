@@ -27,19 +27,9 @@
 #define LATSCOPE_VERSION "dev"
 #endif
 
-volatile sig_atomic_t run_stop;
-
 static void on_signal(int sig)
 {
 	run_stop = sig;
-}
-
-uint64_t run_clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -182,26 +172,6 @@ static int wait_until(uint64_t deadline, struct slow_reader *slow)
 		if (n < 0 && n != -EINTR && slow_reader__failed(slow))
 			return n;
 	}
-}
-
-int run__collect(struct run *r, struct interval *iv)
-{
-	uint64_t now = run_clock_ns(CLOCK_MONOTONIC);
-
-	interval__reset(iv);
-	iv->realtime_ns = run_clock_ns(CLOCK_REALTIME);
-	iv->interval_s = (now - r->prev_ns) / 1e9;
-	r->prev_ns = now;
-	for (size_t i = 0; i < r->n; i++) {
-		int err = coll__collect(r->c[i], r->names, iv);
-
-		if (err) {
-			log_error("cannot read %s maps: %s", coll__desc(r->c[i])->name,
-				  strerror(-err));
-			return 1;
-		}
-	}
-	return 0;
 }
 
 /* plain text blocks or NDJSON intervals on stdout, or the slow-call stream */
