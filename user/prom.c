@@ -38,6 +38,7 @@ struct kind {
 
 struct prom_store {
 	struct prom_opts o;
+	char le[PROM_MAX_BOUNDS + 1][32];	/* each bound's le="..." pair, then +Inf */
 	uint32_t bound_bucket[PROM_MAX_BOUNDS]; /* bin index of each bound */
 	uint8_t slot_of[HIST_BUCKETS];		/* bin index -> le slot (nbounds: +Inf) */
 	struct kind kinds[IV_MAX_TABLES];
@@ -145,8 +146,11 @@ struct prom_store *prom_store__new(const struct prom_opts *o)
 	st->o = *o;
 	if (!st->o.nbounds)
 		st->o.nbounds = prom_default_bounds(st->o.bounds_ns, PROM_MAX_BOUNDS);
-	for (size_t i = 0; i < st->o.nbounds; i++)
+	for (size_t i = 0; i < st->o.nbounds; i++) {
 		st->bound_bucket[i] = hist_bucket(st->o.bounds_ns[i]);
+		snprintf(st->le[i], sizeof(st->le[i]), "le=\"%.12g\"", st->o.bounds_ns[i] / 1e9);
+	}
+	snprintf(st->le[st->o.nbounds], sizeof(st->le[0]), "le=\"+Inf\"");
 	/* a bin counts toward every bound at or above its upper edge: the
 	 * first bound whose own bin is past it */
 	for (uint32_t b = 0; b < HIST_BUCKETS; b++) {
@@ -478,14 +482,34 @@ void prom_meta(FILE *f, bool openmetrics, const char *name, const char *type, co
 	fprintf(f, "\n# TYPE %s %s\n", fam, type);
 }
 
-/* {labels,extra} or nothing */
+/* {labels,extra} or nothing (a page has ~50 of these per series: no printf) */
 static void put_labels(FILE *f, const char *labels, const char *extra)
 {
 	bool a = labels && *labels, b = extra && *extra;
 
 	if (!a && !b)
 		return;
-	fprintf(f, "{%s%s%s}", a ? labels : "", a && b ? "," : "", b ? extra : "");
+	fputc_unlocked('{', f);
+	if (a)
+		fputs_unlocked(labels, f);
+	if (a && b)
+		fputc_unlocked(',', f);
+	if (b)
+		fputs_unlocked(extra, f);
+	fputc_unlocked('}', f);
+}
+
+/* " N\n" */
+static void put_count(FILE *f, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	*--p = '\n';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	*--p = ' ';
+	fwrite_unlocked(p, 1, (size_t)(buf + sizeof(buf) - p), f);
 }
 
 static void put_seconds(FILE *f, uint64_t ns)
@@ -521,17 +545,14 @@ static void render_field(const struct prom_store *st, const struct kind *k, size
 		const uint64_t *hb = &s->hist[(size_t)k->slot[i] * (st->o.nbounds + 3)];
 		uint64_t cum = 0;
 
+		strcat(name, "_bucket");
 		for (size_t b = 0; b <= st->o.nbounds; b++) {
 			cum += hb[b];
-			if (b < st->o.nbounds)
-				snprintf(extra, sizeof(extra), "le=\"%.12g\"",
-					 st->o.bounds_ns[b] / 1e9);
-			else
-				snprintf(extra, sizeof(extra), "le=\"+Inf\"");
-			fprintf(f, "%s_bucket", name);
-			put_labels(f, s->labels, extra);
-			fprintf(f, " %llu\n", (unsigned long long)cum);
+			fputs_unlocked(name, f);
+			put_labels(f, s->labels, st->le[b]);
+			put_count(f, cum);
 		}
+		name[strlen(name) - 7] = 0;
 		fprintf(f, "%s_sum", name);
 		put_labels(f, s->labels, NULL);
 		put_seconds(f, hb[st->o.nbounds + 1]);

@@ -27,21 +27,89 @@
 #define CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define CT_OM	"application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-/* one rendered body: a format, plain or gzip, for one store generation */
+/* one rendered body: a format, plain or gzip, for one store generation;
+ * shared by the cache and the responses sending it, freed by the last */
+#define CHUNK (1u << 20)
+
 struct body {
-	char *data;
-	size_t len;
-	uint64_t gen; /* 0: none yet */
+	char **chunk; /* CHUNK bytes each, the last one partly used: a large
+		       * page never needs one large allocation or a copy */
+	size_t nchunk, len;
+	uint64_t gen;
+	int refs;
 };
+
+static void body_put(void *p)
+{
+	struct body *b = p;
+
+	if (b && !__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL)) {
+		for (size_t i = 0; i < b->nchunk; i++)
+			free(b->chunk[i]);
+		free(b->chunk);
+		free(b);
+	}
+}
+
+static bool body_append(struct body *b, const char *p, size_t n)
+{
+	while (n) {
+		size_t at = b->len % CHUNK, k = CHUNK - at;
+
+		if (!at && b->len / CHUNK == b->nchunk) {
+			char **c = realloc(b->chunk, (b->nchunk + 1) * sizeof(*c));
+
+			if (!c)
+				return false;
+			b->chunk = c;
+			if (!(c[b->nchunk] = malloc(CHUNK)))
+				return false;
+			b->nchunk++;
+		}
+		k = k < n ? k : n;
+		memcpy(b->chunk[b->len / CHUNK] + at, p, k);
+		b->len += k;
+		p += k;
+		n -= k;
+	}
+	return true;
+}
+
+static ssize_t body_write(void *cookie, const char *p, size_t n)
+{
+	return body_append(cookie, p, n) ? (ssize_t)n : -1;
+}
+
+/* libmicrohttpd pulls the page from here */
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const struct body *b = cls;
+	size_t at, n;
+
+	if (pos >= b->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	at = pos % CHUNK;
+	n = CHUNK - at;
+	n = n < max ? n : max;
+	n = n < b->len - pos ? n : b->len - pos;
+	memcpy(buf, b->chunk[pos / CHUNK] + at, n);
+	return (ssize_t)n;
+}
+
+static struct body *body_hold(struct body *b)
+{
+	__atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+	return b;
+}
 
 struct server {
 	struct run *r;
 	pthread_mutex_t lock; /* the store, the bodies, the figures below */
 	struct prom_store *st;
-	uint64_t gen;		  /* bumped by every interval added */
-	struct body bodies[2][2]; /* [openmetrics][gzip] */
-	double collect_s;	  /* the last interval's map read and fold */
-	double render_s;	  /* the last body rendered */
+	uint64_t gen;		   /* bumped by every interval added */
+	struct body *bodies[2][2]; /* [openmetrics][gzip]: the current ones, or NULL */
+	double collect_s;	   /* the last interval's map read and fold */
+	double render_s;	   /* the last body rendered */
 	double start_realtime_s;
 	char kernel[128];
 	uint64_t scrapes, bad_requests;
@@ -158,71 +226,111 @@ static void agent_metrics(FILE *f, const struct server *sv, bool om)
 	process_metrics(f, sv, om);
 }
 
-static int gzip_body(const char *in, size_t len, struct body *out)
+/* a FILE that gzips what is written into a body (fopencookie) */
+struct gzw {
+	z_stream z;
+	struct body *out;
+	bool failed;
+};
+
+static bool gzw_run(struct gzw *g, int flush)
 {
-	z_stream z = {};
-	size_t cap = deflateBound(&z, len) + 64;
+	char buf[65536];
 	int rc;
 
-	/* level 1: a large page compresses ~10x at a fraction of level 6's cost */
-	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	cap = deflateBound(&z, len) + 64;
-	out->data = malloc(cap);
-	if (!out->data) {
-		deflateEnd(&z);
-		return -ENOMEM;
-	}
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out->data;
-	z.avail_out = (uInt)cap;
-	rc = deflate(&z, Z_FINISH);
-	out->len = z.total_out;
-	deflateEnd(&z);
-	return rc == Z_STREAM_END ? 0 : -EIO;
+	do {
+		g->z.next_out = (Bytef *)buf;
+		g->z.avail_out = sizeof(buf);
+		rc = deflate(&g->z, flush);
+		if ((rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) ||
+		    !body_append(g->out, buf, sizeof(buf) - g->z.avail_out))
+			return false;
+	} while (!g->z.avail_out || (flush == Z_FINISH && rc != Z_STREAM_END));
+	return true;
 }
 
-/* the body for this format and encoding, rendered when the store moved on;
- * called with sv->lock held */
+static ssize_t gzw_write(void *cookie, const char *buf, size_t n)
+{
+	struct gzw *g = cookie;
+
+	g->z.next_in = (Bytef *)buf;
+	g->z.avail_in = (uInt)n;
+	if (g->failed || !gzw_run(g, Z_NO_FLUSH)) {
+		g->failed = true;
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+static int gzw_close(void *cookie)
+{
+	struct gzw *g = cookie;
+
+	if (!g->failed && !gzw_run(g, Z_FINISH))
+		g->failed = true;
+	deflateEnd(&g->z);
+	return g->failed ? -1 : 0;
+}
+
+/*
+ * Render the page in one format, gzipped (level 1: ~20x smaller at a
+ * fraction of level 6's cost) or plain. The gzip form is made as the page
+ * is written: the plain page (~37 MB at 6,000 series) never exists for
+ * Prometheus, which always asks for gzip.
+ */
+static struct body *render_body(struct server *sv, bool om, bool gz)
+{
+	static const cookie_io_functions_t gz_io = {.write = gzw_write, .close = gzw_close};
+	struct body *b = calloc(1, sizeof(*b));
+	uint64_t t0 = run_clock_ns(CLOCK_MONOTONIC);
+	struct gzw g = {};
+	FILE *f = NULL;
+	int rc;
+
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	b->gen = sv->gen;
+	if (gz) {
+		g.out = b;
+		if (deflateInit2(&g.z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK &&
+		    !(f = fopencookie(&g, "w", gz_io)))
+			deflateEnd(&g.z);
+	} else {
+		static const cookie_io_functions_t io = {.write = body_write};
+
+		f = fopencookie(b, "w", io);
+	}
+	if (!f) {
+		body_put(b);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	prom_store__render(sv->st, f, om);
+	agent_metrics(f, sv, om);
+	if (om)
+		fputs("# EOF\n", f);
+	rc = fclose(f);
+	if (rc || g.failed) {
+		body_put(b);
+		return NULL;
+	}
+	sv->render_s = (run_clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	return b;
+}
+
+/* The body for this format and encoding, held for the caller, rendered
+ * when the store moved on; called with sv->lock held. */
 static struct body *body_get(struct server *sv, bool om, bool gz)
 {
-	struct body *b = &sv->bodies[om][gz], *plain = &sv->bodies[om][0];
-	uint64_t t0;
-	FILE *f;
+	struct body **slot = &sv->bodies[om][gz];
 
-	if (b->gen == sv->gen)
-		return b;
-	if (plain->gen != sv->gen) {
-		t0 = run_clock_ns(CLOCK_MONOTONIC);
-		free(plain->data);
-		plain->data = NULL;
-		plain->len = 0;
-		plain->gen = 0;
-		f = open_memstream(&plain->data, &plain->len);
-		if (!f)
-			return NULL;
-		prom_store__render(sv->st, f, om);
-		agent_metrics(f, sv, om);
-		if (om)
-			fputs("# EOF\n", f);
-		if (fclose(f)) {
-			free(plain->data);
-			plain->data = NULL;
-			return NULL;
-		}
-		plain->gen = sv->gen;
-		sv->render_s = (run_clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
-	}
-	if (!gz)
-		return plain;
-	free(b->data);
-	b->data = NULL;
-	b->gen = 0;
-	if (gzip_body(plain->data, plain->len, b))
-		return NULL;
-	b->gen = sv->gen;
-	return b;
+	if (*slot && (*slot)->gen == sv->gen)
+		return body_hold(*slot);
+	/* let go of the old page first: two large pages are never held */
+	body_put(*slot);
+	*slot = render_body(sv, om, gz);
+	return *slot ? body_hold(*slot) : NULL;
 }
 
 /* does the header list name this token, without q=0? */
@@ -294,7 +402,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		"gzip");
 	pthread_mutex_lock(&sv->lock);
 	b = body_get(sv, om, gz);
-	rs = b ? MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY) : NULL;
+	rs = b ? MHD_create_response_from_callback(b->len, 65536, body_read, b, body_put) : NULL;
+	if (b && !rs)
+		body_put(b);
 	sv->scrapes++;
 	pthread_mutex_unlock(&sv->lock);
 	if (!rs)
@@ -390,7 +500,7 @@ int serve__run(struct run *r, struct interval *iv, int fd)
 	MHD_stop_daemon(d);
 	close(fd);
 	for (int i = 0; i < 4; i++)
-		free(sv.bodies[i / 2][i % 2].data);
+		body_put(sv.bodies[i / 2][i % 2]);
 	prom_store__free(sv.st);
 	pthread_mutex_destroy(&sv.lock);
 	return err;
