@@ -140,6 +140,9 @@ install: $(BUILD)/latscope
 	install -D -m 0644 scripts/latscope.8 $(DESTDIR)$(PREFIX)/share/man/man8/latscope.8
 	install -D -m 0644 scripts/latscope.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/latscope
+	sed 's#/usr/sbin/latscope#$(PREFIX)/sbin/latscope#' scripts/latscope.service > $(BUILD)/latscope.service
+	install -D -m 0644 $(BUILD)/latscope.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/latscope.service
 
 # a Debian package in build/deb/ (scripts/mkdeb.sh)
 deb: $(BUILD)/latscope

@@ -23,6 +23,44 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 gzip -9n < scripts/latscope.8 > "$root/usr/share/man/man8/latscope.8.gz"
 install -m 0644 scripts/latscope.bash-completion \
 	"$root/usr/share/bash-completion/completions/latscope"
+# the exporter as a service, enabled and started on install like
+# prometheus-node-exporter (the snippets dh_installsystemd would write)
+install -D -m 0644 scripts/latscope.service "$root/lib/systemd/system/latscope.service"
+cat > "$root/DEBIAN/postinst" <<'EOT'
+#!/bin/sh
+set -e
+if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] ||
+	[ "$1" = abort-remove ]; then
+	if deb-systemd-helper --quiet was-enabled latscope.service; then
+		deb-systemd-helper enable latscope.service >/dev/null || true
+	else
+		deb-systemd-helper update-state latscope.service >/dev/null || true
+	fi
+	if [ -d /run/systemd/system ]; then
+		systemctl --system daemon-reload >/dev/null || true
+		deb-systemd-invoke restart latscope.service >/dev/null || true
+	fi
+fi
+EOT
+cat > "$root/DEBIAN/prerm" <<'EOT'
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+	deb-systemd-invoke stop latscope.service >/dev/null || true
+fi
+EOT
+cat > "$root/DEBIAN/postrm" <<'EOT'
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+	systemctl --system daemon-reload >/dev/null || true
+fi
+if [ "$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
+	deb-systemd-helper purge latscope.service >/dev/null || true
+	deb-systemd-helper unmask latscope.service >/dev/null || true
+fi
+EOT
+chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 
 doc=$root/usr/share/doc/latscope
 cat > "$doc/copyright" <<EOT
@@ -76,7 +114,7 @@ Description: live syscall, scheduler and TCP latency per process (eBPF)
  syscall: time on a CPU, waiting for one and blocked, who woke it, and on
  which socket or file.
 EOT
-(cd "$root" && find usr -type f -exec md5sum {} + | sort -k2) > "$root/DEBIAN/md5sums"
+(cd "$root" && find usr lib -type f -exec md5sum {} + | sort -k2) > "$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 find "$root" -type d -exec chmod 0755 {} +
 deb=$out/latscope_${ver}_$arch.deb

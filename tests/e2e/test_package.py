@@ -10,7 +10,8 @@ import lib
 
 FILES = ("/usr/sbin/latscope", "/usr/share/man/man8/latscope.8.gz",
          "/usr/share/bash-completion/completions/latscope",
-         "/usr/share/doc/latscope/copyright", "/usr/share/doc/latscope/changelog.gz")
+         "/usr/share/doc/latscope/copyright", "/usr/share/doc/latscope/changelog.gz",
+         "/lib/systemd/system/latscope.service")
 
 
 def _run(*cmd, **kw):
