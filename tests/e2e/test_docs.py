@@ -37,7 +37,10 @@ def _complete(*words):
 
 def test_bash_completion_completes_subcommands_options_and_values():
     assert _complete("latscope", "t") == ["top"]
-    assert _complete("latscope", "s") == ["slow"]
+    assert _complete("latscope", "s") == ["slow", "serve"]
+    assert _complete("latscope", "se") == ["serve"]
+    assert "--listen" in _complete("latscope", "serve", "--li")
+    assert "--listen" not in _complete("latscope", "top", "--")
     assert "--threshold" in _complete("latscope", "slow", "--th")
     assert "--max-rate" not in _complete("latscope", "top", "--")
     assert _complete("latscope", "--by", "c") == ["comm", "cgroup"]
@@ -51,7 +54,8 @@ def test_make_install_puts_binary_man_page_and_completion_in_place():
                             "PREFIX=/usr"], capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         for rel in ("usr/sbin/latscope", "usr/share/man/man8/latscope.8",
-                    "usr/share/bash-completion/completions/latscope"):
+                    "usr/share/bash-completion/completions/latscope",
+                    "usr/lib/systemd/system/latscope.service"):
             assert os.path.isfile(os.path.join(d, rel)), "make install lacks %s" % rel
         out = subprocess.run([os.path.join(d, "usr/sbin/latscope"), "--version"],
                              capture_output=True, text=True)
