@@ -44,7 +44,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	long n, m, k, sleep_us, i;
-	double *lat, total = 0, median = 0;
+	double *lat, total = 0, median = 0, p99 = 0;
 	struct timespec req;
 	char line[64];
 	ssize_t r;
@@ -98,11 +98,14 @@ int main(int argc, char **argv)
 	if (n) {
 		qsort(lat, n, sizeof(*lat), cmp_double);
 		median = n % 2 ? lat[n / 2] : (lat[n / 2 - 1] + lat[n / 2]) / 2;
+		/* nearest rank: the ceil(0.99 n)-th smallest */
+		p99 = lat[(99 * n + 99) / 100 - 1];
 	}
 	printf("{\"pid\":%d,\"nanosleep\":%ld,\"nanosleep_median_us\":%.3f,"
 	       "\"nanosleep_min_us\":%.3f,\"nanosleep_max_us\":%.3f,"
-	       "\"nanosleep_total_us\":%.3f,\"openat\":%ld,\"getppid\":%ld}\n",
-	       getpid(), n, median, n ? lat[0] : 0, n ? lat[n - 1] : 0, total, m, k);
+	       "\"nanosleep_total_us\":%.3f,\"nanosleep_p99_us\":%.3f,\"openat\":%ld,"
+	       "\"getppid\":%ld}\n",
+	       getpid(), n, median, n ? lat[0] : 0, n ? lat[n - 1] : 0, total, p99, m, k);
 	fflush(stdout);
 	free(lat);
 
