@@ -38,6 +38,9 @@ enum ls_drop {
 	LS_DROP_TCP_HIST,     /* tcp_hist full */
 	LS_DROP_NO_SWITCH_IN, /* a thread switched out (or in a syscall's exit)
 			       * with no switch-in seen since its last switch-out */
+	LS_DROP_RECURSION,    /* user space: runs the kernel skipped because a
+			       * program was already running on that CPU
+			       * (every program's recursion_misses) */
 	LS_DROP_MAX,
 };
 

@@ -459,11 +459,30 @@ static void expire_key(const void *key, const uint64_t *prev, void *ctx)
 	memcpy(cd->key, key, cm->key_sz);
 }
 
+/* runs of this collector's programs the kernel skipped because one was
+ * already running on the CPU (bpf_prog_info.recursion_misses, 5.12+) */
+static uint64_t recursion_misses(const struct coll *c)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(p, c->d->skel_obj(c->skel))
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(p) >= 0 &&
+		    !bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 static int read_drops(struct coll *c, uint64_t drops[LS_DROP_MAX])
 {
 	struct bpf_map *map = c->drops;
 	int ncpu = ncpus_possible();
-	uint64_t *vals;
+	uint64_t *vals, rec;
 
 	if (!map)
 		return 0;
@@ -473,13 +492,16 @@ static int read_drops(struct coll *c, uint64_t drops[LS_DROP_MAX])
 	for (__u32 d = 0; d < LS_DROP_MAX; d++) {
 		uint64_t sum;
 
-		if (bpf_map_lookup_elem(bpf_map__fd(map), &d, vals))
+		if (d == LS_DROP_RECURSION || bpf_map_lookup_elem(bpf_map__fd(map), &d, vals))
 			continue;
 		sum = percpu_sum(vals, ncpu);
 		drops[d] += counter_delta(c->prev_drops[d], sum);
 		c->prev_drops[d] = sum;
 	}
 	free(vals);
+	rec = recursion_misses(c);
+	drops[LS_DROP_RECURSION] += counter_delta(c->prev_drops[LS_DROP_RECURSION], rec);
+	c->prev_drops[LS_DROP_RECURSION] = rec;
 	return 0;
 }
 

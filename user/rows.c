@@ -15,6 +15,7 @@ const char *const drop_names[LS_DROP_MAX] = {
 	[LS_DROP_TCP] = "tcp_stats",
 	[LS_DROP_TCP_HIST] = "tcp_hist",
 	[LS_DROP_NO_SWITCH_IN] = "switch_in_missing",
+	[LS_DROP_RECURSION] = "recursion_misses",
 };
 
 void *table__add(struct table *t)
