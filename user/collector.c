@@ -459,6 +459,39 @@ static void expire_key(const void *key, const uint64_t *prev, void *ctx)
 	memcpy(cd->key, key, cm->key_sz);
 }
 
+static void probe_elem(const void *key, const void *vals, void *ctx)
+{
+	(void)key, (void)vals, (void)ctx;
+}
+
+bool coll__works_unprivileged(struct coll *c)
+{
+	struct bpf_program *p;
+	uint8_t zero[64] = {};
+
+	for (size_t m = 0; m < c->d->nmaps && c->ms[m].map; m++) {
+		const struct coll_map *cm = &c->d->maps[m];
+		int fd = bpf_map__fd(c->ms[m].map);
+
+		/* the read every interval makes, and the idle-key delete (of a
+		 * key that is not there: ENOENT when allowed, EPERM when not) */
+		if (map_read_all(fd, cm->key_sz, cm->val_sz, cm->percpu, probe_elem, NULL) < 0)
+			return false;
+		if (cm->key_sz <= sizeof(zero) && bpf_map_delete_elem(fd, zero) && errno != ENOENT)
+			return false;
+	}
+	bpf_object__for_each_program(p, c->d->skel_obj(c->skel))
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(p) >= 0 &&
+		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			return false;
+	}
+	return true;
+}
+
 /* runs of this collector's programs the kernel skipped because one was
  * already running on the CPU (bpf_prog_info.recursion_misses, 5.12+) */
 static uint64_t recursion_misses(const struct coll *c)

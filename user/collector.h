@@ -225,6 +225,10 @@ const char *coll__cgroup(struct coll *c, uint64_t cgid);
 
 void coll__free(struct coll *c);
 
+/* Do this collector's reads (map reads, the idle-key delete, program
+ * info) work without any capability? For privs_drop()'s probe. */
+bool coll__works_unprivileged(struct coll *c);
+
 /* Fill the filter maps of a loaded object. 0 or -errno with the reason in why. */
 int coll_apply_filters(struct bpf_object *obj, const struct filter_opts *f, char *why,
 		       size_t why_len);

@@ -174,6 +174,27 @@ static int wait_until(uint64_t deadline, struct slow_reader *slow)
 	}
 }
 
+/* privs_drop()'s probe: every collector's reads, and the slow ring buffer */
+static bool run_works_unprivileged(void *ctx)
+{
+	struct run *r = ctx;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct bpf_map *rb = coll__map(r->c[i], "slow_events");
+		struct ring_buffer *ring;
+
+		if (!coll__works_unprivileged(r->c[i]))
+			return false;
+		if (rb && bpf_map__fd(rb) >= 0) {
+			ring = ring_buffer__new(bpf_map__fd(rb), NULL, NULL, NULL);
+			if (!ring)
+				return false;
+			ring_buffer__free(ring);
+		}
+	}
+	return true;
+}
+
 /* plain text blocks or NDJSON intervals on stdout, or the slow-call stream */
 static int stream_loop(struct run *r, struct interval *iv, struct slow_reader *slow)
 {
@@ -246,7 +267,7 @@ static int cmd_run(const struct options *o)
 	bool is_slow = !strcmp(o->cmd, "slow"), is_serve = !strcmp(o->cmd, "serve");
 	char why[256], what[160] = "", cg_rel[4096] = "";
 	int err = 0, cg_fd = -1, http_fd = -1;
-	bool any = false;
+	bool any = false, kept = true;
 
 	r.start_mono_ns = run_clock_ns(CLOCK_MONOTONIC);
 	if (!probe_privileges(why, sizeof(why))) {
@@ -308,7 +329,7 @@ static int cmd_run(const struct options *o)
 	for (size_t i = 0; i < r.n; i++)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s (%s)",
 			 i ? ", " : "", coll__desc(r.c[i])->name, coll__variant(r.c[i]));
-	if (!o->keep_privileges && (err = privs_drop())) {
+	if (!o->keep_privileges && (err = privs_drop(run_works_unprivileged, &r, &kept))) {
 		log_error(
 			"cannot drop privileges: %s; --keep-privileges runs without dropping them",
 			strerror(-err));
@@ -317,6 +338,9 @@ static int cmd_run(const struct options *o)
 	}
 	log_info("attached %s in %.0f ms; interval %.3gs", what,
 		 (run_clock_ns(CLOCK_MONOTONIC) - r.start_mono_ns) / 1e6, o->interval_ns / 1e9);
+	if (!o->keep_privileges)
+		log_debug("capabilities dropped%s",
+			  kept ? " but CAP_BPF (this kernel needs it)" : "");
 	r.prev_ns = run_clock_ns(CLOCK_MONOTONIC);
 	if (is_serve) {
 		err = serve__run(&r, &iv, http_fd);
