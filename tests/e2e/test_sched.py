@@ -75,7 +75,17 @@ def test_idle_sleeper_is_off_cpu_for_its_wall_time_with_no_runqueue_wait():
 
 
 def test_cpu_hog_on_the_same_cpu_is_the_victims_top_culprit():
-    res, ivs, _ = _run(["culprit", 2.0, CPU], ["--no-syscalls"])
+    return _culprit_is_the_hog([])
+
+
+def test_culprit_named_right_with_by_thread():
+    """Issue 14: with --by thread a culprit's comm must not be looked up
+    under the wrong id (culprits are keyed by their process)."""
+    return _culprit_is_the_hog(["--by", "thread"])
+
+
+def _culprit_is_the_hog(extra):
+    res, ivs, _ = _run(["culprit", 2.0, CPU], ["--no-syscalls"] + extra)
     rows = _sched_rows(ivs, res["pid"])
     runq_us = _sum(rows, "runq_total_us")
     assert runq_us > 500000, "victim barely waited (%.0fus): no contention" % runq_us
