@@ -111,4 +111,12 @@ int interval__add_culprit(struct interval *iv, const struct culprit *c);
 void interval__reset(struct interval *iv);
 void interval__free(struct interval *iv);
 
+/*
+ * Make dst (empty or a previous copy, whose storage is reused) a deep copy
+ * of src: tables, rows, bins, errnos, culprits, drops. Strings stay shared
+ * (struct names owns them). 0 or -ENOMEM (dst then half-copied: reset or
+ * free it).
+ */
+int interval__copy(struct interval *dst, const struct interval *src);
+
 #endif
