@@ -45,6 +45,13 @@ const char usage_text[] =
 	"      --max-keys N        syscall_lat map entries (default: what fits in\n"
 	"                          28 MiB); the other maps scale with it\n"
 	"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+	"      --stats             on a terminal: show BPF run time and events per second\n"
+	"                          in the header (enables kernel BPF run-time statistics\n"
+	"                          while latscope runs)\n"
+	"      --no-color          on a terminal: no colours (so does NO_COLOR)\n"
+	"\n"
+	"On a terminal top is interactive: 1 2 3 views, s sort, g group, / filter,\n"
+	"i idle waits, p pause, +/- interval, Enter details, ? help, q quit.\n"
 	"\n"
 	"slow:\n"
 	"      --threshold DURATION   report calls at least this long (default 10ms;\n"
@@ -86,6 +93,8 @@ enum {
 	OPT_SYSCALL,
 	OPT_MAX_RATE,
 	OPT_BREAKDOWN,
+	OPT_STATS,
+	OPT_NO_COLOR,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +120,8 @@ static const struct option long_opts[] = {
 	{"syscall", required_argument, NULL, OPT_SYSCALL},
 	{"max-rate", required_argument, NULL, OPT_MAX_RATE},
 	{"breakdown", no_argument, NULL, OPT_BREAKDOWN},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"no-color", no_argument, NULL, OPT_NO_COLOR},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -240,6 +251,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_KEEP_PRIVS: o->keep_privileges = true; break;
 		case OPT_ALL: o->all = true; break;
 		case OPT_BREAKDOWN: o->breakdown = true; break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_NO_COLOR: o->no_color = true; break;
 		case OPT_THRESHOLD:
 			o->threshold_set = true;
 			if (!strcmp(optarg, "0"))

@@ -33,6 +33,8 @@ struct options {
 	uint64_t threshold_ns; /* slow: report calls at least this long */
 	uint64_t max_rate;     /* slow: events per second at most */
 	const char *syscalls;  /* slow: only these (comma-separated), NULL: all */
+	bool stats;	       /* top TUI: BPF run-time statistics for the agent's cost */
+	bool no_color;	       /* top TUI: no colours (so does a non-empty NO_COLOR) */
 	int verbose;
 	bool help, version;
 };
