@@ -85,8 +85,8 @@ struct tui {
 	enum overlay overlay;
 	size_t sel, top;
 	uint8_t sel_id[ID_MAX];
-	bool sel_valid; /* sel_id names the row to follow */
-	bool sel_found; /* and it is in the interval on screen */
+	bool sel_valid; /* sel_id names the row to follow (the user picked it) */
+	bool sel_found; /* the selected row is in the interval on screen */
 	struct agent_cost cost;
 	bool cost_ok;
 	char host[4 * 64 + 1], kernel[4 * 64 + 1];
@@ -325,12 +325,12 @@ static int derive(struct tui *t)
 	}
 	if (t->sel >= tb->n)
 		t->sel = tb->n - 1;
-	/* a row gone quiet: open details keep following it (and say so);
-	 * the table follows the row now in its place */
-	if (!t->sel_found && (t->overlay != OV_DETAILS || !t->sel_valid)) {
-		row_identity(v->schema, table__row(tb, t->sel), t->sel_id);
-		t->sel_valid = t->sel_found = true;
-	}
+	/* a followed row gone quiet: open details keep following it (and say
+	 * so); else the selection stays in its place */
+	if (t->sel_valid && !t->sel_found && t->overlay != OV_DETAILS)
+		t->sel_valid = false;
+	if (!t->sel_valid)
+		t->sel_found = true;
 	return 0;
 }
 
@@ -341,6 +341,13 @@ static bool shrinkable(const struct field *f)
 	return f->flags & (F_LEFT | F_TAIL);
 }
 
+/* counts and durations: fmt_count and fmt_duration write at most 6
+ * characters below 1000 s, so their columns can narrow to that */
+static bool compact(const struct field *f)
+{
+	return !f->text && (f->kind == FK_U64 || f->kind == FK_NS || f->kind == FK_HSTAT);
+}
+
 static int sep(const struct col *c, size_t i)
 {
 	return i == 0 ? 0 : c->f->flags & F_SEP2 ? 2 : 1;
@@ -348,8 +355,10 @@ static int sep(const struct col *c, size_t i)
 
 /*
  * The columns of a table that fit in the terminal: string columns shrink
- * first (down to their header), then trailing columns go, never the sorted
- * one; a last column of unbounded width takes the rest of the line.
+ * (to 8 or their header) and number columns narrow (to 6, what their
+ * values take), then trailing columns go, never the sorted one; room left
+ * is given back evenly, and a last column of unbounded width takes the
+ * rest of the line.
  */
 static size_t layout(const struct interval *iv, const struct view *v, struct col *cols)
 {
@@ -370,7 +379,14 @@ static size_t layout(const struct interval *iv, const struct view *v, struct col
 		c->flex = !f->width;
 		c->shrink = shrinkable(f);
 		c->natural = c->flex ? hl : f->width > hl ? f->width : hl;
-		c->min = c->flex ? 12 : c->shrink ? (hl > 8 ? hl : 8) : c->natural;
+		if (c->flex)
+			c->min = 12;
+		else if (c->shrink) /* names: cut with an ellipsis */
+			c->min = hl > 8 ? hl : 8;
+		else if (compact(f)) /* at most 6 characters: see compact() */
+			c->min = hl > 6 ? hl : 6;
+		else
+			c->min = c->natural;
 		if (c->min > c->natural)
 			c->min = c->natural;
 		n++;
@@ -1106,13 +1122,16 @@ static bool key(struct tui *t, int ch)
 		}
 		break;
 	}
-	/* moving the selection picks a new row to follow */
+	/* moving the selection (or opening its details) picks the row to
+	 * follow across intervals; Home goes back to the top and stays there */
 	if (tb && t->sel < tb->n &&
 	    (ch == KEY_UP || ch == KEY_DOWN || ch == 'k' || ch == 'j' || ch == KEY_PPAGE ||
-	     ch == KEY_NPAGE || ch == KEY_HOME || ch == KEY_END)) {
+	     ch == KEY_NPAGE || ch == KEY_END || ch == '\n' || ch == '\r' || ch == KEY_ENTER)) {
 		row_identity(t->views[t->view].schema, table__row(tb, t->sel), t->sel_id);
 		t->sel_valid = true;
 	}
+	if (ch == KEY_HOME)
+		t->sel_valid = false;
 	return true;
 }
 
