@@ -217,6 +217,37 @@ TEST_CASE(group_by_cgroup_merges_processes_of_one_cgroup_into_service_rows)
 	interval__free(&iv);
 }
 
+TEST_CASE(grouping_adds_up_the_breakdown_sums_of_merged_rows)
+{
+	struct interval iv = {};
+	uint64_t a[4] = {1000000, 1000000, 1000000, 1000000};
+	const struct row_schema *s = sys_coll_desc.schema;
+	const struct field *blk = NULL;
+	struct sys_row *r;
+	double pct;
+
+	/* curl 1: all its time blocked; curl 2: all on the run queue. Merged,
+	 * half and half: the shares come from summed parts, not the first
+	 * row's */
+	r = sys_row_of(&iv, 40, "curl", 0, a, 4, 0, 0);
+	r->waits.calls = 4, r->waits.lat_ns = 4000000, r->waits.blocked_ns = 4000000;
+	r = sys_row_of(&iv, 41, "curl", 0, a, 4, 0, 0);
+	r->waits.calls = 4, r->waits.lat_ns = 4000000, r->waits.runq_ns = 4000000;
+	ASSERT(interval__group_by_comm(&iv) == 0, "group");
+	ASSERT_EQ_U64(iv.tables[0].n, 1, "one curl row");
+	r = table__row(&iv.tables[0], 0);
+	ASSERT_EQ_U64(r->waits.calls, 8, "calls that left the CPU");
+	ASSERT_EQ_U64(r->waits.blocked_ns, 4000000, "blocked");
+	ASSERT_EQ_U64(r->waits.runq_ns, 4000000, "run queue");
+	for (size_t i = 0; i < s->nfields; i++)
+		if (!strcmp(s->fields[i].name, "blocked_pct"))
+			blk = &s->fields[i];
+	ASSERT(blk, "blocked_pct field");
+	pct = field__value(blk, r, &iv);
+	ASSERT(pct > 49 && pct < 51, "blocked share %.1f%%, want 50", pct);
+	interval__free(&iv);
+}
+
 TEST_CASE(group_by_process_merges_threads_and_copy_keeps_the_original)
 {
 	struct interval iv = {}, copy = {};
