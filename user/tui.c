@@ -14,6 +14,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <ncurses.h>
+#include <term.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -461,21 +462,21 @@ struct item {
  * apart; the lines used */
 static int flow(const struct tui *t, const struct item *it, size_t n, int y)
 {
-	int x = 0, lines = n ? 1 : 0;
+	int x = 0, used = n ? 1 : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		int w = dwidth(it[i].text);
 
 		if (i && (it[i].br || x + 2 + w > COLS)) {
-			lines++;
+			used++;
 			x = 0;
 		} else if (i) {
 			x += 2;
 		}
-		put(t, y + lines - 1, x, it[i].text, COLS - x, it[i].attr);
+		put(t, y + used - 1, x, it[i].text, COLS - x, it[i].attr);
 		x += w > COLS ? COLS : w;
 	}
-	return lines;
+	return used;
 }
 
 static void uptime(uint64_t ns, char *buf, size_t len)
@@ -672,14 +673,15 @@ static void draw_row(const struct tui *t, int y, const struct col *cols, size_t 
 
 /* --- details of a row ---------------------------------------------------- */
 
-struct lines {
+struct text_lines {
 	char (*l)[512];
 	size_t n, cap;
 };
 
-static void add_line(struct lines *ls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_line(struct text_lines *ls, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-static void add_line(struct lines *ls, const char *fmt, ...)
+static void add_line(struct text_lines *ls, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -693,7 +695,7 @@ static void add_line(struct lines *ls, const char *fmt, ...)
 /* every JSON-visible field of the row, named as in NDJSON, with the text
  * formatting (exact counts) */
 static void details(const struct interval *iv, const struct row_schema *s, const void *row,
-		    struct lines *ls)
+		    struct text_lines *ls)
 {
 	char cell[CELL], safe[CELL];
 
@@ -793,7 +795,7 @@ static void details(const struct interval *iv, const struct row_schema *s, const
 static void draw_details(struct tui *t, int y0, int h, const struct interval *iv,
 			 const struct row_schema *s, const void *row)
 {
-	struct lines ls = {};
+	struct text_lines ls = {};
 	char safe[512];
 
 	attron(A_REVERSE);
@@ -1230,7 +1232,23 @@ static void release_stderr(int fd, int saved)
 
 bool tui__wanted(const struct options *o)
 {
-	return !strcmp(o->cmd, "top") && !o->json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	static int known = -1;
+	int err;
+
+	if (strcmp(o->cmd, "top") || o->json || !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return false;
+	/* a terminal that can move the cursor (not TERM=dumb, not unknown);
+	 * any other gets the plain blocks */
+	if (known < 0) {
+		known = 0;
+		if (setupterm(NULL, STDOUT_FILENO, &err) == OK) {
+			const char *cup = tigetstr("cup");
+
+			known = cup && cup != (const char *)-1;
+			del_curterm(cur_term);
+		}
+	}
+	return known;
 }
 
 /* read the maps for one interval; 0, or 1 with a message logged */

@@ -451,3 +451,13 @@ def test_grouping_details_pause_and_colours():
                      for p in p.split(";") if re.fullmatch(r"3[0-7]|9[0-7]", p))
         assert not colors, "colours with NO_COLOR=1: SGR %s" % sorted(colors)
     return "comm and service grouping, details, pause, yellow 2ms, none with NO_COLOR"
+
+
+def test_a_terminal_that_cannot_move_the_cursor_gets_the_plain_blocks():
+    with Tui("top", "-i", 0.5, "-n", 1, "--rows", 2, env={"TERM": "dumb"}) as t:
+        status = t.exit_status()
+        assert status == "EXIT=0", "TERM=dumb -n 1: %r%s" % (status, t.screen())
+        text = t.screen()
+        assert re.search(r"^\d{4}-\d\d-\d\dT\S+Z\s+interval", text, re.M) and "syscalls: " in text, \
+            "TERM=dumb: no plain text block:\n" + text
+        assert "collectors:" not in text, "TERM=dumb got the full screen:\n" + text
