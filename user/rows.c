@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include "rows.h"
 #include "util.h"
@@ -30,13 +31,19 @@ void *table__add(struct table *t)
 
 long interval__add_bins(struct interval *iv, const struct hbin *bins, size_t n)
 {
-	size_t off = iv->nbins;
+	size_t off = iv->nbins, at = 0;
+	/* bins may be a range of iv->bins itself (merging two rows), which
+	 * growing the array moves: copy from its offset, not the old pointer */
+	bool inside = iv->bins && (uintptr_t)bins >= (uintptr_t)iv->bins &&
+		      (uintptr_t)bins < (uintptr_t)(iv->bins + iv->nbins);
 
 	if (!n)
 		return (long)off;
+	if (inside)
+		at = (size_t)(bins - iv->bins);
 	if (array_grow((void **)&iv->bins, &iv->bins_cap, iv->nbins + n, sizeof(*bins)))
 		return -ENOMEM;
-	memcpy(iv->bins + off, bins, n * sizeof(*bins));
+	memcpy(iv->bins + off, inside ? iv->bins + at : bins, n * sizeof(*bins));
 	iv->nbins += n;
 	return (long)off;
 }

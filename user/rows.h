@@ -93,7 +93,8 @@ static inline void *table__row(const struct table *t, size_t i)
 	return (char *)t->rows + i * t->row_size;
 }
 
-/* Append n bins to iv->bins; returns the offset of the first, or -ENOMEM. */
+/* Append n bins to iv->bins (they may be a range of iv->bins itself);
+ * returns the offset of the first, or -ENOMEM. */
 long interval__add_bins(struct interval *iv, const struct hbin *bins, size_t n);
 
 /*

@@ -217,6 +217,27 @@ TEST_CASE(group_by_cgroup_merges_processes_of_one_cgroup_into_service_rows)
 	interval__free(&iv);
 }
 
+TEST_CASE(grouping_rows_whose_bins_outgrow_the_array_keeps_every_sample)
+{
+	struct interval iv = {};
+	static uint64_t ns[200];
+	const struct sys_row *r;
+
+	/* each merge appends both rows' bins: with these many the bin array
+	 * grows (moves) while a row's own range is being copied from it */
+	for (int i = 0; i < 200; i++)
+		ns[i] = 1000 + 997 * (uint64_t)i * i;
+	for (uint32_t p = 0; p < 8; p++)
+		sys_row_of(&iv, 100 + p, "many", 0, ns, 200, 0, 0);
+	ASSERT(interval__group_by_comm(&iv) == 0, "group");
+	interval__summarize(&iv);
+	r = sys_at(&iv, 0);
+	ASSERT_EQ_U64(iv.tables[0].n, 1, "one row");
+	ASSERT_EQ_U64(r->lat.s.count, 1600, "every sample of the eight rows");
+	ASSERT(r->lat.s.max >= ns[199] * 0.875, "max %.0f", r->lat.s.max);
+	interval__free(&iv);
+}
+
 TEST_CASE(grouping_adds_up_the_breakdown_sums_of_merged_rows)
 {
 	struct interval iv = {};
