@@ -9,6 +9,7 @@ own (PR_SET_NAME), fed commands in a loop by a thread, so that each interval
 has their rows: getppid calls (not idle), epoll_wait on an empty set (idle),
 nanosleep (idle, milliseconds: coloured). The agent is started with -p on
 them, so the screen holds those rows and nothing else of the host."""
+import itertools
 import os
 import re
 import shlex
@@ -21,6 +22,7 @@ import time
 import lib
 
 WAIT_S = 10
+_SERVERS = itertools.count()
 ARROW = "\u25bc"
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
@@ -33,7 +35,9 @@ class Tui:
         self.width, self.height = width, height
         self.env = {"LANG": "C.UTF-8"}
         self.env.update(env or {})
-        self.sock = "latscope-tui-%d" % os.getpid()
+        # a server of its own per session: a killed one may still be going
+        # away when the next test starts
+        self.sock = "latscope-tui-%d-%d" % (os.getpid(), next(_SERVERS))
         self.dir = None
         self.last = ""
 
