@@ -68,7 +68,6 @@ struct col {
 
 struct tui {
 	struct run *r;
-	const struct options *o;
 	struct interval *raw;  /* the interval on screen, as collected */
 	struct interval shown; /* raw with the settings applied */
 	struct interval spare; /* collected while paused */
@@ -1153,7 +1152,6 @@ static void setup(struct tui *t, struct run *r, struct interval *iv)
 
 	memset(t, 0, sizeof(*t));
 	t->r = r;
-	t->o = o;
 	t->raw = iv;
 	t->interval_ns = o->interval_ns;
 	t->show_idle = o->all;
@@ -1309,11 +1307,11 @@ int tui__run(struct run *r, struct interval *iv)
 		init_pair(CP_MAGENTA, COLOR_MAGENTA, -1);
 		init_pair(CP_RED, COLOR_RED, -1);
 	}
-	if (derive(t))
-		goto out_nomem;
-	draw(t);
+	err = derive(t);
+	if (!err)
+		draw(t);
 	deadline = r->prev_ns + t->interval_ns;
-	while (!run_stop) {
+	while (!err && !run_stop) {
 		uint64_t now = run_clock_ns(CLOCK_MONOTONIC);
 		int ch;
 
@@ -1322,8 +1320,8 @@ int tui__run(struct run *r, struct interval *iv)
 				err = 1;
 				break;
 			}
-			if (derive(t))
-				goto out_nomem;
+			if ((err = derive(t)))
+				break;
 			draw(t);
 			if (r->o->count && t->intervals >= r->o->count)
 				break;
@@ -1346,22 +1344,17 @@ int tui__run(struct run *r, struct interval *iv)
 			break;
 		if (ch == '+' || ch == '=' || ch == '-' || ch == '_')
 			deadline = r->prev_ns + t->interval_ns;
-		if (derive(t))
-			goto out_nomem;
+		if ((err = derive(t)))
+			break;
 		draw(t);
 	}
-	goto out_term;
-out_nomem:
-	err = 1;
 	endwin();
 	delscreen(scr);
 	release_stderr(logfd, saved);
-	log_error("cannot build the screen: %s", strerror(ENOMEM));
-	goto out_free;
-out_term:
-	endwin();
-	delscreen(scr);
-	release_stderr(logfd, saved);
+	if (err < 0) { /* the maps' errors are logged where they happen */
+		log_error("cannot build the screen: %s", strerror(-err));
+		err = 1;
+	}
 out_free:
 	interval__free(&t->shown);
 	interval__free(&t->spare);
