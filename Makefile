@@ -33,7 +33,8 @@ LIB_SRCS  := user/util.c user/stats.c user/ktab.c user/ctrtab.c user/json.c user
 APP_SRCS  := $(filter-out $(LIB_SRCS),$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(APP_SRCS)) $(BUILD)/user/syscall_names.o
-# everything but main(): what the unit tests and test tools link against
+# everything but the front ends (main(), the TUI: they own the run loop of
+# main.c): what the unit tests and test tools link against
 AGENT_OBJS := $(filter-out $(BUILD)/user/main.o,$(APP_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))

@@ -302,6 +302,27 @@ void *coll__skel(const struct coll *c)
 	return c->skel;
 }
 
+struct bpf_object *coll__object(const struct coll *c)
+{
+	return c->skel ? c->d->skel_obj(c->skel) : NULL;
+}
+
+double coll__fill(const struct coll *c, const char **map)
+{
+	double worst = 0;
+
+	*map = NULL;
+	for (size_t m = 0; m < c->d->nmaps && m < ARRAY_SIZE(c->ms); m++) {
+		double f = c->ms[m].max_entries ? (double)c->ms[m].nkeys / c->ms[m].max_entries : 0;
+
+		if (!*map || f > worst) {
+			worst = f;
+			*map = c->d->maps[m].name;
+		}
+	}
+	return worst;
+}
+
 struct bpf_map *coll__map(const struct coll *c, const char *name)
 {
 	return c->skel ? bpf_object__find_map_by_name(c->d->skel_obj(c->skel), name) : NULL;

@@ -209,6 +209,15 @@ const struct coll_desc *coll__desc(const struct coll *c);
 /* "tp_btf" or "raw_tp" */
 const char *coll__variant(const struct coll *c);
 void *coll__skel(const struct coll *c);
+/* the collector's BPF object (its programs, for run-time statistics), or
+ * NULL when detached */
+struct bpf_object *coll__object(const struct coll *c);
+/*
+ * How full the collector's fullest aggregate map was at the last read:
+ * keys read / max_entries (0..1), its name in *map (NULL when the
+ * collector has no map). Costs nothing: the read counts the keys anyway.
+ */
+double coll__fill(const struct coll *c, const char **map);
 /* a map of the collector's object by name, or NULL */
 struct bpf_map *coll__map(const struct coll *c, const char *name);
 

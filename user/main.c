@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "agent.h"
 #include "check.h"
 #include "collector.h"
 #include "log.h"
@@ -21,6 +22,7 @@
 #include "sink.h"
 #include "slow.h"
 #include "sysclass.h"
+#include "tui.h"
 #include "util.h"
 
 #ifndef LATSCOPE_VERSION
@@ -71,7 +73,8 @@ static bool coll_wanted(const struct options *o, const struct coll_desc *d)
 	/* the syscalls' breakdown is made by the sched collector's programs */
 	if (o->breakdown && !strcmp(d->name, "sched"))
 		return true;
-	return !o->view || !strcmp(o->view, d->name);
+	/* the TUI switches views: --view only picks the first (DESIGN.md section 8) */
+	return !o->view || tui__wanted(o) || !strcmp(o->view, d->name);
 }
 
 static void collectors__free(struct run *cs)
@@ -329,6 +332,12 @@ static int cmd_run(const struct options *o)
 	for (size_t i = 0; i < r.n; i++)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%s (%s)",
 			 i ? ", " : "", coll__desc(r.c[i])->name, coll__variant(r.c[i]));
+	/* --stats needs CAP_SYS_ADMIN: before the drop, held for the run */
+	if ((tui__wanted(o) || is_serve) && !(r.agent = agent__new(o->stats, why, sizeof(why)))) {
+		log_error("%s", why);
+		err = 1;
+		goto cleanup;
+	}
 	if (!o->keep_privileges && (err = privs_drop(run_works_unprivileged, &r, &kept))) {
 		log_error(
 			"cannot drop privileges: %s; --keep-privileges runs without dropping them",
@@ -346,9 +355,10 @@ static int cmd_run(const struct options *o)
 		err = serve__run(&r, &iv, http_fd);
 		http_fd = -1;
 	} else {
-		err = stream_loop(&r, &iv, slow);
+		err = tui__wanted(o) ? tui__run(&r, &iv) : stream_loop(&r, &iv, slow);
 	}
 cleanup:
+	agent__free(r.agent);
 	slow_reader__free(slow);
 	collectors__free(&r);
 	names__free(r.names);

@@ -47,6 +47,13 @@ const char usage_text[] =
 	"      --max-keys N        syscall_lat map entries (default: what fits in\n"
 	"                          28 MiB); the other maps scale with it\n"
 	"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+	"      --stats             on a terminal: show BPF run time and events per second\n"
+	"                          in the header (enables kernel BPF run-time statistics\n"
+	"                          while latscope runs)\n"
+	"      --no-color          on a terminal: no colours (so does NO_COLOR)\n"
+	"\n"
+	"On a terminal top is interactive: 1 2 3 views, s sort, g group, / filter,\n"
+	"i idle waits, p pause, +/- interval, Enter details, ? help, q quit.\n"
 	"\n"
 	"slow:\n"
 	"      --threshold DURATION   report calls at least this long (default 10ms;\n"
@@ -65,6 +72,8 @@ const char usage_text[] =
 	"      --buckets DURATION[,DURATION...]   histogram le bounds (default two per\n"
 	"                          octave, 1.024us to 17.18s; see latscope(8))\n"
 	"      --max-connections N  open HTTP connections at most (default 1024)\n"
+	"      --stats             export each BPF program's run time and runs (enables\n"
+	"                          kernel BPF run-time statistics while latscope runs)\n"
 	"\n"
 	"Examples:\n"
 	"  latscope                              every process, refreshed each second\n"
@@ -105,6 +114,8 @@ enum {
 	OPT_SERIES_TTL,
 	OPT_BUCKETS,
 	OPT_MAX_CONNECTIONS,
+	OPT_STATS,
+	OPT_NO_COLOR,
 };
 
 static const struct option long_opts[] = {
@@ -135,6 +146,8 @@ static const struct option long_opts[] = {
 	{"series-ttl", required_argument, NULL, OPT_SERIES_TTL},
 	{"buckets", required_argument, NULL, OPT_BUCKETS},
 	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+	{"stats", no_argument, NULL, OPT_STATS},
+	{"no-color", no_argument, NULL, OPT_NO_COLOR},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -270,6 +283,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_KEEP_PRIVS: o->keep_privileges = true; break;
 		case OPT_ALL: o->all = true; break;
 		case OPT_BREAKDOWN: o->breakdown = true; break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_NO_COLOR: o->no_color = true; break;
 		case OPT_THRESHOLD:
 			o->threshold_set = true;
 			if (!strcmp(optarg, "0"))

@@ -37,6 +37,8 @@ struct options {
 	const char *listen;	  /* serve: ADDR:PORT */
 	uint64_t max_connections; /* serve: open connections at most */
 	struct prom_opts prom;	  /* serve: series cap, TTL, le bounds */
+	bool stats;		  /* top TUI, serve: BPF run-time statistics */
+	bool no_color;		  /* top TUI: no colours (so does a non-empty NO_COLOR) */
 	int verbose;
 	bool help, version;
 };

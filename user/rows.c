@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include "rows.h"
 #include "util.h"
@@ -31,13 +32,19 @@ void *table__add(struct table *t)
 
 long interval__add_bins(struct interval *iv, const struct hbin *bins, size_t n)
 {
-	size_t off = iv->nbins;
+	size_t off = iv->nbins, at = 0;
+	/* bins may be a range of iv->bins itself (merging two rows), which
+	 * growing the array moves: copy from its offset, not the old pointer */
+	bool inside = iv->bins && (uintptr_t)bins >= (uintptr_t)iv->bins &&
+		      (uintptr_t)bins < (uintptr_t)(iv->bins + iv->nbins);
 
 	if (!n)
 		return (long)off;
+	if (inside)
+		at = (size_t)(bins - iv->bins);
 	if (array_grow((void **)&iv->bins, &iv->bins_cap, iv->nbins + n, sizeof(*bins)))
 		return -ENOMEM;
-	memcpy(iv->bins + off, bins, n * sizeof(*bins));
+	memcpy(iv->bins + off, inside ? iv->bins + at : bins, n * sizeof(*bins));
 	iv->nbins += n;
 	return (long)off;
 }
@@ -92,4 +99,57 @@ void interval__free(struct interval *iv)
 	free(iv->errs);
 	free(iv->culprits);
 	memset(iv, 0, sizeof(*iv));
+}
+
+/* dst's array *d (capacity *cap) made a copy of n elements of src */
+static int copy_array(void **d, size_t *cap, const void *src, size_t n, size_t elem)
+{
+	if (array_grow(d, cap, n, elem))
+		return -ENOMEM;
+	if (n)
+		memcpy(*d, src, n * elem);
+	return 0;
+}
+
+int interval__copy(struct interval *dst, const struct interval *src)
+{
+	size_t t;
+
+	for (t = 0; t < src->ntables; t++) {
+		struct table *d = &dst->tables[t];
+		const struct table *s = &src->tables[t];
+
+		if (t >= dst->ntables || d->schema != s->schema) {
+			free(t < dst->ntables ? d->rows : NULL);
+			memset(d, 0, sizeof(*d));
+		}
+		if (copy_array(&d->rows, &d->cap, s->rows, s->n, s->row_size))
+			return -ENOMEM;
+		d->schema = s->schema;
+		d->active = s->active;
+		d->row_size = s->row_size;
+		d->n = s->n;
+		d->idle_hidden = s->idle_hidden;
+	}
+	for (; t < dst->ntables; t++) {
+		free(dst->tables[t].rows);
+		memset(&dst->tables[t], 0, sizeof(dst->tables[t]));
+	}
+	dst->ntables = src->ntables;
+	if (copy_array((void **)&dst->bins, &dst->bins_cap, src->bins, src->nbins,
+		       sizeof(*src->bins)) ||
+	    copy_array((void **)&dst->errs, &dst->errs_cap, src->errs, src->nerrs,
+		       sizeof(*src->errs)) ||
+	    copy_array((void **)&dst->culprits, &dst->culprits_cap, src->culprits, src->nculprits,
+		       sizeof(*src->culprits)))
+		return -ENOMEM;
+	dst->nbins = src->nbins;
+	dst->nerrs = src->nerrs;
+	dst->nculprits = src->nculprits;
+	dst->realtime_ns = src->realtime_ns;
+	dst->interval_s = src->interval_s;
+	dst->by = src->by;
+	dst->groups = src->groups;
+	memcpy(dst->drops, src->drops, sizeof(dst->drops));
+	return 0;
 }

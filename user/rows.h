@@ -93,7 +93,8 @@ static inline void *table__row(const struct table *t, size_t i)
 	return (char *)t->rows + i * t->row_size;
 }
 
-/* Append n bins to iv->bins; returns the offset of the first, or -ENOMEM. */
+/* Append n bins to iv->bins (they may be a range of iv->bins itself);
+ * returns the offset of the first, or -ENOMEM. */
 long interval__add_bins(struct interval *iv, const struct hbin *bins, size_t n);
 
 /*
@@ -110,5 +111,13 @@ int interval__add_culprit(struct interval *iv, const struct culprit *c);
 /* Empty every table (keeping schemas), the shared storage and drops. */
 void interval__reset(struct interval *iv);
 void interval__free(struct interval *iv);
+
+/*
+ * Make dst (empty or a previous copy, whose storage is reused) a deep copy
+ * of src: tables, rows, bins, errnos, culprits, drops. Strings stay shared
+ * (struct names owns them). 0 or -ENOMEM (dst then half-copied: reset or
+ * free it).
+ */
+int interval__copy(struct interval *dst, const struct interval *src);
 
 #endif

@@ -19,6 +19,8 @@
 /* the signal that asked the agent to stop (SIGINT, SIGTERM), or 0 */
 extern volatile sig_atomic_t run_stop;
 
+struct agent;
+
 struct run {
 	const struct options *o;
 	struct coll *c[8]; /* the collectors that started */
@@ -28,6 +30,7 @@ struct run {
 	struct names *names;
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at exec */
 	uint64_t prev_ns;	/* CLOCK_MONOTONIC at the end of the last interval */
+	struct agent *agent;	/* the agent's own cost (agent.h); NULL when not shown */
 };
 
 /* CLOCK_MONOTONIC / CLOCK_REALTIME etc. in ns */

@@ -332,13 +332,31 @@ void interval__sort(struct interval *iv, const char *sort)
 	}
 }
 
-/* rows of one group: same comm and same key fields */
-static int group_cmp(const void *a, const void *b)
+/* rows of one group: same comm (cgroup id, pid) and same key fields */
+static int group_comm_cmp(const void *a, const void *b)
 {
 	const struct row_id *x = a, *y = b;
 	int r = strncmp(x->comm, y->comm, LS_COMM_LEN);
 
 	return r ? r : key_cmp(sort_ctx.s, a, b);
+}
+
+static int group_cgroup_cmp(const void *a, const void *b)
+{
+	const struct row_id *x = a, *y = b;
+
+	if (x->cgid != y->cgid)
+		return x->cgid < y->cgid ? -1 : 1;
+	return key_cmp(sort_ctx.s, a, b);
+}
+
+static int group_process_cmp(const void *a, const void *b)
+{
+	const struct row_id *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return key_cmp(sort_ctx.s, a, b);
 }
 
 static int errno_desc(const void *a, const void *b)
@@ -445,29 +463,44 @@ static int merge_field(struct interval *iv, const struct field *f, void *dst, co
 	}
 }
 
-int interval__group_by_comm(struct interval *iv)
+/* what a grouping keeps of the owner: the rest is cleared */
+static void group_id(struct row_id *id, enum ls_by by)
 {
-	iv->by = LS_BY_COMM;
+	switch (by) {
+	case LS_BY_COMM:
+		id->pid = id->tid = 0;
+		id->cgid = 0;
+		id->cgroup = NULL;
+		break;
+	case LS_BY_CGROUP:
+		id->pid = id->tid = 0;
+		memset(id->comm, 0, sizeof(id->comm));
+		break;
+	default: id->tid = 0; break;
+	}
+}
+
+/* merge the rows of every table that cmp finds equal into one row keyed by by */
+static int group_by(struct interval *iv, enum ls_by by, int (*cmp)(const void *, const void *))
+{
+	iv->by = by;
 	for (size_t t = 0; t < iv->ntables; t++) {
 		struct table *tb = &iv->tables[t];
 		const struct row_schema *s = tb->schema;
 		size_t out = 0;
 
 		sort_ctx.s = s;
-		qsort(tb->rows, tb->n, tb->row_size, group_cmp);
+		qsort(tb->rows, tb->n, tb->row_size, cmp);
 		for (size_t i = 0; i < tb->n; i++) {
 			void *r = table__row(tb, i), *dst = table__row(tb, out ? out - 1 : 0);
-			struct row_id *id = r;
 
-			if (out && !group_cmp(dst, r)) {
+			if (out && !cmp(dst, r)) {
 				for (size_t f = 0; f < s->nfields; f++)
 					if (merge_field(iv, &s->fields[f], dst, r))
 						return -ENOMEM;
 				continue;
 			}
-			id->pid = id->tid = 0;
-			id->cgid = 0;
-			id->cgroup = NULL;
+			group_id(r, by);
 			if (out != i)
 				memcpy(table__row(tb, out), r, tb->row_size);
 			out++;
@@ -475,4 +508,19 @@ int interval__group_by_comm(struct interval *iv)
 		tb->n = out;
 	}
 	return 0;
+}
+
+int interval__group_by_comm(struct interval *iv)
+{
+	return group_by(iv, LS_BY_COMM, group_comm_cmp);
+}
+
+int interval__group_by_cgroup(struct interval *iv)
+{
+	return group_by(iv, LS_BY_CGROUP, group_cgroup_cmp);
+}
+
+int interval__group_by_process(struct interval *iv)
+{
+	return group_by(iv, LS_BY_PROCESS, group_process_cmp);
 }

@@ -164,6 +164,17 @@ void interval__sort(struct interval *iv, const char *sort);
  */
 int interval__group_by_comm(struct interval *iv);
 
+/*
+ * The same for the rows that share a cgroup (its id): --by cgroup rows,
+ * each named by its service, made from process or thread rows (pid, tid
+ * and comm cleared). 0 or -ENOMEM.
+ */
+int interval__group_by_cgroup(struct interval *iv);
+
+/* The same for the rows of one process: --by thread rows become --by
+ * process rows (tid cleared). 0 or -ENOMEM. */
+int interval__group_by_process(struct interval *iv);
+
 /* offsetof-style helpers for field tables */
 #define FIELD_AT(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
 

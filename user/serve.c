@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
 #include <zlib.h>
+#include "agent.h"
 #include "log.h"
 #include "prom.h"
 #include "serve.h"
@@ -112,6 +113,7 @@ struct server {
 	double render_s;	   /* the last body rendered */
 	double start_realtime_s;
 	char kernel[128];
+	struct agent_cost cost; /* sampled each interval */
 	uint64_t scrapes, bad_requests;
 };
 
@@ -186,6 +188,51 @@ static void process_metrics(FILE *f, const struct server *sv, bool om)
 	fprintf(f, "process_start_time_seconds %.3f\n", sv->start_realtime_s);
 }
 
+struct prog_ctx {
+	FILE *f;
+	int which; /* 0: run seconds, 1: runs, 2: recursion misses */
+};
+
+static int prog_line(const struct agent_prog *p, void *ctx)
+{
+	struct prog_ctx *c = ctx;
+	static const char *const fam[] = {"latscope_bpf_program_run_seconds_total",
+					  "latscope_bpf_program_runs_total",
+					  "latscope_bpf_program_recursion_misses_total"};
+
+	fprintf(c->f, "%s{collector=\"%s\",program=\"%s\"} ", fam[c->which], p->coll, p->name);
+	if (c->which == 0)
+		fprintf(c->f, "%.9f\n", p->run_ns / 1e9);
+	else
+		fprintf(c->f, "%llu\n",
+			(unsigned long long)(c->which == 1 ? p->run_cnt : p->misses));
+	return 0;
+}
+
+/* per-program run time and runs (with --stats), and recursion misses */
+static void program_metrics(FILE *f, const struct server *sv, bool om)
+{
+	struct prog_ctx c = {.f = f};
+
+	prom_meta(f, om, "latscope_bpf_stats_enabled", "gauge",
+		  "1 when BPF run-time statistics are on for this agent (--stats).");
+	fprintf(f, "latscope_bpf_stats_enabled %d\n", sv->cost.stats ? 1 : 0);
+	if (sv->cost.stats) {
+		prom_meta(f, om, "latscope_bpf_program_run_seconds_total", "counter",
+			  "Time the agent's BPF programs ran, since loaded (--stats).");
+		agent__for_each_prog(sv->r, prog_line, &c);
+		c.which = 1;
+		prom_meta(f, om, "latscope_bpf_program_runs_total", "counter",
+			  "Runs of the agent's BPF programs, since loaded (--stats).");
+		agent__for_each_prog(sv->r, prog_line, &c);
+	}
+	c.which = 2;
+	prom_meta(f, om, "latscope_bpf_program_recursion_misses_total", "counter",
+		  "Runs the kernel skipped because the program was already running on "
+		  "that CPU.");
+	agent__for_each_prog(sv->r, prog_line, &c);
+}
+
 static void agent_metrics(FILE *f, const struct server *sv, bool om)
 {
 	const struct run *r = sv->r;
@@ -223,6 +270,7 @@ static void agent_metrics(FILE *f, const struct server *sv, bool om)
 		  "Time the agent spent producing its figures: the last interval's map "
 		  "read and fold plus the last rendering of this page.");
 	fprintf(f, "latscope_scrape_duration_seconds %.6f\n", sv->collect_s + sv->render_s);
+	program_metrics(f, sv, om);
 	process_metrics(f, sv, om);
 }
 
@@ -484,6 +532,8 @@ int serve__run(struct run *r, struct interval *iv, int fd)
 		}
 		pthread_mutex_lock(&sv.lock);
 		err = prom_store__add(sv.st, iv, t0);
+		if (r->agent)
+			agent__sample(r->agent, r, &sv.cost);
 		sv.gen++;
 		now = run_clock_ns(CLOCK_MONOTONIC);
 		sv.collect_s = (now - t0) / 1e9;

@@ -21,6 +21,25 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 int sink_json__render(FILE *f, const struct interval *iv);
 
 struct row_schema;
+struct field;
+
+/*
+ * The text cell of field f of row, as every text front end shows it (the
+ * plain tables, the TUI): the field's text hook, else its kind's format
+ * (counts compacted, durations scaled, strings from the traced host
+ * escaped with fmt_safe, "-" for a ratio over 0). Returns buf or a
+ * constant string; never NULL.
+ */
+const char *sink_text__cell(const struct field *f, const void *row, const struct interval *iv,
+			    char *buf, size_t len);
+
+/*
+ * Field f of row as the NDJSON sink writes its value (without the key)
+ * into buf, for a field that has no text form. Returns buf ("" when it
+ * does not fit).
+ */
+char *sink_json__value(const struct field *f, const void *row, const struct interval *iv, char *buf,
+		       size_t len);
 
 /*
  * One row as one line (events such as slow calls): the fields with a line

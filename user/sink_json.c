@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* NDJSON: one "interval" object per call, every table, from the field tables. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "json.h"
 #include "names.h"
@@ -92,6 +93,35 @@ static void member(struct jw *w, const struct field *f, const void *row, const s
 	}
 	default: jw_null(w, f->json); break;
 	}
+}
+
+char *sink_json__value(const struct field *f, const void *row, const struct interval *iv, char *buf,
+		       size_t len)
+{
+	char *text = NULL, *v;
+	size_t n = 0, vl;
+	struct jw w;
+	FILE *mem;
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	mem = open_memstream(&text, &n);
+	if (!mem)
+		return buf;
+	/* {"key":value}: the member as the interval object has it */
+	jw_init(&w, mem);
+	jw_obj_start(&w, NULL);
+	member(&w, f, row, iv);
+	jw_obj_end(&w);
+	if (fclose(mem) == 0 && text && (v = strstr(text, "\":")) && n > 0) {
+		v += 2;
+		vl = strlen(v) - 1; /* without the closing brace */
+		if (vl < len)
+			snprintf(buf, len, "%.*s", (int)vl, v);
+	}
+	free(text);
+	return buf;
 }
 
 /* the owner's fields shown for by, then the row kind's */

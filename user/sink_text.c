@@ -29,9 +29,8 @@ static size_t fit(size_t n, int max_rows, int avail)
 	return n;
 }
 
-/* the cell of a field whose kind says how: numbers, durations, strings */
-static const char *cell(const struct field *f, const void *row, const struct interval *iv,
-			char *buf, size_t len)
+const char *sink_text__cell(const struct field *f, const void *row, const struct interval *iv,
+			    char *buf, size_t len)
 {
 	const char *p = (const char *)row + f->off;
 
@@ -117,7 +116,7 @@ static void render_table(FILE *out, const struct interval *iv, const struct tabl
 		first = true;
 		FOR_EACH_COLUMN(s, f, i)
 		{
-			put_cell(out, f, cell(f, row, iv, buf, sizeof(buf)), first);
+			put_cell(out, f, sink_text__cell(f, row, iv, buf, sizeof(buf)), first);
 			first = false;
 		}
 		fputc('\n', out);
@@ -182,7 +181,7 @@ int sink_text__line(FILE *f, const struct row_schema *s, const void *row)
 
 		if (!fd->line)
 			continue;
-		c = cell(fd, row, &none, buf, sizeof(buf));
+		c = sink_text__cell(fd, row, &none, buf, sizeof(buf));
 		if (!*c)
 			continue;
 		fprintf(f, "%s%s%s", first ? "" : " ", fd->line, c);

@@ -335,6 +335,11 @@ static const char *idle_label(const struct field *f, const void *row, char *buf,
 		FIELD_AT(struct sys_row, lat), .stat = st, .flags = F_SORT                \
 	}
 
+#define WAITS_SUM(m)                                                                   \
+	{                                                                              \
+		.name = "waits_" #m, .kind = FK_U64, FIELD_AT(struct sys_row, waits.m) \
+	}
+
 static const struct field fields[] = {
 	{.name = "syscall",
 	 .header = "SYSCALL",
@@ -418,6 +423,15 @@ static const struct field fields[] = {
 	 .role = PROM_LABEL,
 	 .jsonfn = idle_json,
 	 .label = idle_label},
+	/* the breakdown's sums: no column, no JSON member, listed so that
+	 * merged rows (grouped by comm, service or process) add them up */
+	WAITS_SUM(calls),
+	WAITS_SUM(lat_ns),
+	WAITS_SUM(oncpu_ns),
+	WAITS_SUM(runq_ns),
+	WAITS_SUM(preempted_ns),
+	WAITS_SUM(blocked_ns),
+	WAITS_SUM(disk_ns),
 };
 
 /* busiest first */

@@ -160,6 +160,150 @@ TEST_CASE(group_by_comm_recomputes_percentiles_from_merged_bins)
 	interval__free(&iv);
 }
 
+TEST_CASE(group_by_cgroup_merges_processes_of_one_cgroup_into_service_rows)
+{
+	struct interval iv = {};
+	uint64_t a[40], b[60], all[100];
+	struct sys_row *r;
+	const struct sys_row *g;
+	bool seen_web = false;
+
+	/* two processes of nginx.service, one of ssh.service, and a second
+	 * syscall of nginx: rows merge per (cgroup, syscall), never across */
+	for (int i = 0; i < 40; i++)
+		a[i] = 3000 + 50 * i;
+	for (int i = 0; i < 60; i++)
+		b[i] = 900000 + 20000 * i;
+	r = sys_row_of(&iv, 10, "nginx", 0, a, 40, 11, 2);
+	r->id.cgid = 7, r->id.cgroup = "/system.slice/nginx.service";
+	r = sys_row_of(&iv, 11, "nginx", 0, b, 60, 11, 3);
+	r->id.cgid = 7, r->id.cgroup = "/system.slice/nginx.service";
+	r = sys_row_of(&iv, 12, "sshd", 0, a, 5, 0, 0);
+	r->id.cgid = 9, r->id.cgroup = "/system.slice/ssh.service";
+	r = sys_row_of(&iv, 10, "nginx", 1, a, 3, 0, 0);
+	r->id.cgid = 7, r->id.cgroup = "/system.slice/nginx.service";
+	memcpy(all, a, sizeof(a));
+	memcpy(all + 40, b, sizeof(b));
+	qsort(all, 100, sizeof(all[0]), cmp_u64);
+
+	ASSERT(interval__group_by_cgroup(&iv) == 0, "group");
+	ASSERT_EQ_U64(iv.by, LS_BY_CGROUP, "rows are cgroup rows");
+	interval__summarize(&iv);
+	interval__sort(&iv, "count");
+	ASSERT_EQ_U64(iv.tables[0].n, 3, "rows: nginx/read, nginx/write, ssh/read");
+	for (size_t i = 0; i < iv.tables[0].n; i++) {
+		g = sys_at(&iv, i);
+		ASSERT_EQ_U64(g->id.pid, 0, "no pid in a cgroup row");
+		ASSERT(!g->id.comm[0], "no comm in a cgroup row: '%s'", g->id.comm);
+		ASSERT(g->id.cgroup != NULL, "the cgroup path stays");
+		if (g->id.cgid != 7 || g->nr != 0)
+			continue;
+		seen_web = true;
+		ASSERT(!strcmp(g->id.cgroup, "/system.slice/nginx.service"), "path %s",
+		       g->id.cgroup);
+		ASSERT_EQ_U64(g->count, 100, "counts of both processes add up");
+		ASSERT_EQ_U64(g->lat.s.count, 100, "merged bins hold every sample");
+		ASSERT_EQ_U64(g->errors, 5, "errors add up");
+		ASSERT_EQ_U64(g->errs.n, 1, "one errno");
+		ASSERT_EQ_U64(iv.errs[g->errs.off].count, 5, "EAGAIN 2 + 3");
+		ASSERT(g->lat.s.p50 >= exact_pct(all, 100, 0.5) * 0.875 &&
+			       g->lat.s.p50 <= exact_pct(all, 100, 0.5) * 1.125,
+		       "p50 %.0f from merged bins, exact %llu", g->lat.s.p50,
+		       (unsigned long long)exact_pct(all, 100, 0.5));
+		ASSERT(g->lat.s.max >= 900000 + 20000 * 59 * 0.875, "max from the slower process");
+	}
+	ASSERT(seen_web, "no nginx.service read row");
+	ASSERT_EQ_U64(sys_at(&iv, 0)->count, 100, "busiest row first");
+	interval__free(&iv);
+}
+
+TEST_CASE(grouping_rows_whose_bins_outgrow_the_array_keeps_every_sample)
+{
+	struct interval iv = {};
+	static uint64_t ns[200];
+	const struct sys_row *r;
+
+	/* each merge appends both rows' bins: with these many the bin array
+	 * grows (moves) while a row's own range is being copied from it */
+	for (int i = 0; i < 200; i++)
+		ns[i] = 1000 + 997 * (uint64_t)i * i;
+	for (uint32_t p = 0; p < 8; p++)
+		sys_row_of(&iv, 100 + p, "many", 0, ns, 200, 0, 0);
+	ASSERT(interval__group_by_comm(&iv) == 0, "group");
+	interval__summarize(&iv);
+	r = sys_at(&iv, 0);
+	ASSERT_EQ_U64(iv.tables[0].n, 1, "one row");
+	ASSERT_EQ_U64(r->lat.s.count, 1600, "every sample of the eight rows");
+	ASSERT(r->lat.s.max >= ns[199] * 0.875, "max %.0f", r->lat.s.max);
+	interval__free(&iv);
+}
+
+TEST_CASE(grouping_adds_up_the_breakdown_sums_of_merged_rows)
+{
+	struct interval iv = {};
+	uint64_t a[4] = {1000000, 1000000, 1000000, 1000000};
+	const struct row_schema *s = sys_coll_desc.schema;
+	const struct field *blk = NULL;
+	struct sys_row *r;
+	double pct;
+
+	/* curl 1: all its time blocked; curl 2: all on the run queue. Merged,
+	 * half and half: the shares come from summed parts, not the first
+	 * row's */
+	r = sys_row_of(&iv, 40, "curl", 0, a, 4, 0, 0);
+	r->waits.calls = 4, r->waits.lat_ns = 4000000, r->waits.blocked_ns = 4000000;
+	r = sys_row_of(&iv, 41, "curl", 0, a, 4, 0, 0);
+	r->waits.calls = 4, r->waits.lat_ns = 4000000, r->waits.runq_ns = 4000000;
+	ASSERT(interval__group_by_comm(&iv) == 0, "group");
+	ASSERT_EQ_U64(iv.tables[0].n, 1, "one curl row");
+	r = table__row(&iv.tables[0], 0);
+	ASSERT_EQ_U64(r->waits.calls, 8, "calls that left the CPU");
+	ASSERT_EQ_U64(r->waits.blocked_ns, 4000000, "blocked");
+	ASSERT_EQ_U64(r->waits.runq_ns, 4000000, "run queue");
+	for (size_t i = 0; i < s->nfields; i++)
+		if (!strcmp(s->fields[i].name, "blocked_pct"))
+			blk = &s->fields[i];
+	ASSERT(blk, "blocked_pct field");
+	pct = field__value(blk, r, &iv);
+	ASSERT(pct > 49 && pct < 51, "blocked share %.1f%%, want 50", pct);
+	interval__free(&iv);
+}
+
+TEST_CASE(group_by_process_merges_threads_and_copy_keeps_the_original)
+{
+	struct interval iv = {}, copy = {};
+	uint64_t a[10] = {1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000};
+	struct sys_row *r;
+
+	r = sys_row_of(&iv, 20, "java", 0, a, 10, 0, 0);
+	r->id.tid = 21;
+	r = sys_row_of(&iv, 20, "java", 0, a, 4, 0, 0);
+	r->id.tid = 22;
+	r = sys_row_of(&iv, 30, "java", 0, a, 2, 0, 0);
+	r->id.tid = 30;
+	iv.by = LS_BY_THREAD;
+	ASSERT(interval__copy(&copy, &iv) == 0, "copy");
+	ASSERT(interval__group_by_process(&copy) == 0, "group");
+	interval__summarize(&copy);
+	interval__sort(&copy, "count");
+	ASSERT_EQ_U64(copy.by, LS_BY_PROCESS, "process rows");
+	ASSERT_EQ_U64(copy.tables[0].n, 2, "one row per process");
+	ASSERT_EQ_U64(sys_at(&copy, 0)->id.pid, 20, "the two-thread process first");
+	ASSERT_EQ_U64(sys_at(&copy, 0)->id.tid, 0, "no tid in a process row");
+	ASSERT_EQ_U64(sys_at(&copy, 0)->count, 14, "both threads' calls");
+	ASSERT_EQ_U64(sys_at(&copy, 0)->lat.s.count, 14, "both threads' bins");
+	/* the original is untouched: the TUI re-derives from it */
+	ASSERT_EQ_U64(iv.by, LS_BY_THREAD, "original still by thread");
+	ASSERT_EQ_U64(iv.tables[0].n, 3, "original rows");
+	ASSERT_EQ_U64(sys_at(&iv, 1)->id.tid, 22, "original tid");
+	/* a second copy over the first reuses its storage */
+	ASSERT(interval__copy(&copy, &iv) == 0, "copy again");
+	ASSERT_EQ_U64(copy.tables[0].n, 3, "copy of three rows");
+	ASSERT_EQ_U64(copy.nbins, iv.nbins, "bins copied");
+	interval__free(&iv);
+	interval__free(&copy);
+}
+
 /* --- the generic collector read, over fake maps --- */
 
 struct fake_map {
