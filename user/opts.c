@@ -194,7 +194,7 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		argv++;
 		argc--;
 	}
-	optind = 1;
+	optind = 0; /* not 1: glibc forgets the previous argv only on 0 */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:n:p:vh", long_opts, &idx)) != -1) {
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
