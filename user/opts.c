@@ -85,7 +85,7 @@ const char usage_text[] =
 	"  latscope serve --listen [::1]:9580    metrics for a Prometheus on this host\n"
 	"  latscope check                        what this kernel can do\n"
 	"\n"
-	"Durations take ns/us/ms/s suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n"
+	"Durations take ns/us/ms/s/m/h/d suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n"
 	"See latscope(8).\n";
 
 enum {
@@ -202,9 +202,10 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		switch (c) {
 		case 'i':
 			if (parse_duration(optarg, 1000000000ULL, &o->interval_ns) ||
-			    o->interval_ns < 10000000ULL)
-				BAD("invalid --interval '%s': want seconds >= 0.01 (e.g. 1, 0.5, "
-				    "250ms)",
+			    o->interval_ns < 10000000ULL || o->interval_ns > 86400000000000ULL)
+				BAD("invalid --interval '%s': want seconds in [0.01, 86400] (e.g. "
+				    "1, "
+				    "0.5, 250ms)",
 				    optarg);
 			break;
 		case 'n':
@@ -328,8 +329,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_SERIES_TTL:
 			if (parse_duration(optarg, 1000000000ULL, &o->prom.ttl_ns) ||
 			    o->prom.ttl_ns < 1000000000ULL)
-				BAD("invalid --series-ttl '%s': want a duration of at least 1s "
-				    "(e.g. 10m)",
+				BAD("invalid --series-ttl '%s': want a duration from 1s to 366d "
+				    "(e.g. 10m, 1h)",
 				    optarg);
 			break;
 		case OPT_BUCKETS:

@@ -413,6 +413,11 @@ static void expire(struct prom_store *st, uint64_t now_ns)
 	}
 }
 
+int prom_store__kind(struct prom_store *st, const struct row_schema *s)
+{
+	return kind_of(st, s) ? 0 : -ENOMEM;
+}
+
 int prom_store__add(struct prom_store *st, const struct interval *iv, uint64_t now_ns)
 {
 	for (size_t t = 0; t < iv->ntables; t++) {

@@ -46,6 +46,11 @@ int prom_parse_bounds(const char *s, struct prom_opts *o, char *err, size_t err_
 struct prom_store *prom_store__new(const struct prom_opts *o);
 void prom_store__free(struct prom_store *st);
 
+struct row_schema;
+/* Export row kind s from the start (its families show, empty, before the
+ * first interval). 0 or -ENOMEM. */
+int prom_store__kind(struct prom_store *st, const struct row_schema *s);
+
 /*
  * Add an interval's rows to the cumulative series; now_ns (monotonic)
  * stamps the series it touches and expires the ones untouched for longer

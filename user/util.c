@@ -18,7 +18,8 @@ int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
 		const char *sfx;
 		double mult;
 	} units[] = {
-		{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
+		{"ns", 1},  {"us", 1e3}, {"µs", 1e3},	{"ms", 1e6},
+		{"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9},
 	};
 	char *end;
 	double v, mult = (double)def_unit_ns;
@@ -45,7 +46,7 @@ int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns)
 		mult = units[i].mult;
 	}
 	v *= mult;
-	if (v < 1 || v > 86400e9)
+	if (v < 1 || v > 366 * 86400e9) /* each option checks its own range */
 		return -ERANGE;
 	*ns = (uint64_t)(v + 0.5);
 	return 0;

@@ -35,6 +35,9 @@ TEST_CASE(util_parse_duration_accepts_every_unit)
 		/* one day is the documented upper bound, inclusive */
 		{"86400s", 1, 86400 * NS_PER_S},
 		{"1440m", 1, 86400 * NS_PER_S},
+		{"2h", 1, 7200 * NS_PER_S},
+		{"7d", 1, 7 * 86400 * NS_PER_S},
+		{"1.5h", 1, 5400 * NS_PER_S},
 		{"1ns", 1, 1},
 	};
 	size_t i;
@@ -74,12 +77,13 @@ TEST_CASE(util_parse_duration_rejects_malformed_and_out_of_range)
 		{"inf", -EINVAL},
 		{"infs", -EINVAL},
 		{"nan", -EINVAL},
-		/* well-formed but outside (0, 1 day] */
+		/* well-formed but outside (0, 366 days] */
 		{"0", -ERANGE},
 		{"0s", -ERANGE},
 		{"0.4ns", -ERANGE},
-		{"86401s", -ERANGE},
-		{"1441m", -ERANGE},
+		{"31622401s", -ERANGE},
+		{"367d", -ERANGE},
+		{"8785h", -ERANGE},
 		{"99999999999999999999s", -ERANGE},
 		{"100000000000000000000000000000000000000000ns", -ERANGE},
 	};
