@@ -518,11 +518,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	enum MHD_Result ret;
 	bool om, gz;
 
-	(void)version, (void)upload, (void)upload_len, (void)state;
+	(void)version, (void)upload;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		/* at once: a body that may follow is not read, the connection
+		 * is closed after the answer */
 		__atomic_add_fetch(&sv->bad_requests, 1, __ATOMIC_RELAXED);
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
 			     "method not allowed: use GET or HEAD\n");
+	}
+	/* a GET answered in the first call is taken as possibly having a body
+	 * still to come and its connection is closed; answering in the second
+	 * keeps it alive for the next scrape */
+	if (!*state) {
+		*state = sv;
+		return MHD_YES;
+	}
+	if (*upload_len) { /* a GET with a body: not ours to read */
+		*upload_len = 0;
+		return MHD_YES;
 	}
 	if (!strcmp(url, "/"))
 		return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", index_html);

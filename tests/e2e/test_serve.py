@@ -1628,3 +1628,27 @@ def test_comm_with_quote_backslash_newline_and_invalid_utf8_is_escaped_in_both_f
         assert comms == {want: 100}, "%s: getppid _count by comm %r, want {%r: 100}" % (
             e.fmt, comms, want)
     return "comm label %r" % want
+
+
+def test_scrapes_keep_the_connection_alive():
+    """Prometheus reuses its connection between scrapes: a GET answered with
+    Connection: close would cost a TCP handshake per scrape."""
+    port = _port(40)
+    with Serve(port, "--no-sched", "--no-tcp") as a:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            socks = []
+            for path in ("/metrics", "/", "/metrics"):
+                conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                r = conn.getresponse()
+                r.read()
+                assert r.status == 200, "%s: %d" % (path, r.status)
+                assert (r.getheader("Connection") or "").lower() != "close", \
+                    "%s answered with Connection: close" % path
+                socks.append(conn.sock)
+            assert socks[0] is not None and all(s is socks[0] for s in socks), \
+                "the client had to reconnect between requests"
+        finally:
+            conn.close()
+        a.stop_ok()
+    return "3 requests on one connection"
