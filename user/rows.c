@@ -149,6 +149,7 @@ int interval__copy(struct interval *dst, const struct interval *src)
 	dst->realtime_ns = src->realtime_ns;
 	dst->interval_s = src->interval_s;
 	dst->by = src->by;
+	dst->replay = src->replay;
 	dst->groups = src->groups;
 	memcpy(dst->drops, src->drops, sizeof(dst->drops));
 	return 0;
