@@ -670,7 +670,7 @@ static int parse_header(struct rec_reader *r, const uint8_t *p, uint32_t n,
 	h->start_ns = get_var(&c);
 	h->interval_ns = get_var(&c);
 	v = get_var(&c);
-	if (v > LS_BY_CGROUP)
+	if (v > LS_BY_COMM)
 		c.bad = true;
 	h->by = (enum ls_by)v;
 	v = get_var(&c);
