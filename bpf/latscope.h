@@ -41,6 +41,8 @@ enum ls_drop {
 	LS_DROP_RECURSION,    /* user space: runs the kernel skipped because a
 			       * program was already running on that CPU
 			       * (every program's recursion_misses) */
+	LS_DROP_RECORD,	      /* user space: intervals the flight recorder
+			       * could not write (disk full) */
 	LS_DROP_MAX,
 };
 

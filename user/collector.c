@@ -546,7 +546,8 @@ static int read_drops(struct coll *c, uint64_t drops[LS_DROP_MAX])
 	for (__u32 d = 0; d < LS_DROP_MAX; d++) {
 		uint64_t sum;
 
-		if (d == LS_DROP_RECURSION || bpf_map_lookup_elem(bpf_map__fd(map), &d, vals))
+		if (d == LS_DROP_RECURSION || d == LS_DROP_RECORD ||
+		    bpf_map_lookup_elem(bpf_map__fd(map), &d, vals))
 			continue;
 		sum = percpu_sum(vals, ncpu);
 		drops[d] += counter_delta(c->prev_drops[d], sum);

@@ -16,6 +16,7 @@
 #include "opts.h"
 #include "privs.h"
 #include "probe.h"
+#include "record.h"
 #include "run.h"
 #include "schema.h"
 #include "serve.h"
@@ -268,6 +269,7 @@ static int cmd_run(const struct options *o)
 	struct slow_opts so = {};
 	uint8_t sys_class[LS_MAX_SYSCALL];
 	bool is_slow = !strcmp(o->cmd, "slow"), is_serve = !strcmp(o->cmd, "serve");
+	bool is_record = !strcmp(o->cmd, "record");
 	char why[256], what[160] = "", cg_rel[4096] = "";
 	int err = 0, cg_fd = -1, http_fd = -1;
 	bool any = false, kept = true;
@@ -301,10 +303,19 @@ static int cmd_run(const struct options *o)
 		log_error("%s", why);
 		return 2;
 	}
+	/* the directory is opened and locked before anything is loaded (a
+	 * second recorder fails at once) and before privileges are dropped */
+	if ((is_record || o->record) && (err = recorder__open(&r.rec, o, why, sizeof(why)))) {
+		log_error("%s", why);
+		if (http_fd >= 0)
+			close(http_fd);
+		return err == -EWOULDBLOCK ? 2 : 1;
+	}
 	if (o->cgroup) {
 		cg_fd = cgroup_open(o->cgroup, cg_rel, sizeof(cg_rel), why, sizeof(why));
 		if (cg_fd < 0) {
 			log_error("%s", why);
+			recorder__close(r.rec);
 			return 2;
 		}
 	}
@@ -354,10 +365,13 @@ static int cmd_run(const struct options *o)
 	if (is_serve) {
 		err = serve__run(&r, &iv, http_fd);
 		http_fd = -1;
+	} else if (is_record) {
+		err = record__run(&r, &iv, r.rec);
 	} else {
 		err = tui__wanted(o) ? tui__run(&r, &iv) : stream_loop(&r, &iv, slow);
 	}
 cleanup:
+	recorder__close(r.rec);
 	agent__free(r.agent);
 	slow_reader__free(slow);
 	collectors__free(&r);
@@ -368,6 +382,17 @@ cleanup:
 	if (http_fd >= 0)
 		close(http_fd);
 	return err;
+}
+
+/* top: live, or --replay from a recording (no BPF, no privileges) */
+static int cmd_top(const struct options *o)
+{
+	return o->replay ? replay__run(o) : cmd_run(o);
+}
+
+static int cmd_report(const struct options *o)
+{
+	return report__run(o);
 }
 
 static int cmd_check(const struct options *o)
@@ -382,10 +407,8 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{"top", cmd_run},
-	{"slow", cmd_run},
-	{"serve", cmd_run},
-	{"check", cmd_check},
+	{"top", cmd_top},  {"record", cmd_run}, {"report", cmd_report},
+	{"slow", cmd_run}, {"serve", cmd_run},	{"check", cmd_check},
 };
 
 int main(int argc, char **argv)
@@ -414,7 +437,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	/* serve is a foreground service: a hangup (a closed terminal) is not a
 	 * reason to stop */
-	if (!strcmp(o.cmd, "serve"))
+	if (!strcmp(o.cmd, "serve") || !strcmp(o.cmd, "record"))
 		signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);

@@ -4,15 +4,27 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include "collector.h"
 #include "opts.h"
 #include "schema.h"
 #include "util.h"
 
+static uint64_t run_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 const char usage_text[] =
 	"Usage: latscope [top] [options]     live latency tables (default)\n"
 	"       latscope slow [options]      each slow syscall, with where its time went\n"
 	"       latscope serve [options]     Prometheus/OpenMetrics exporter on /metrics\n"
+	"       latscope record [options]    flight recorder: intervals to disk\n"
+	"       latscope top --replay --at TIME [--until TIME]   recorded intervals\n"
+	"       latscope report --from TIME --to TIME   a recorded window, merged\n"
 	"       latscope check               what this kernel supports, per collector\n"
 	"       latscope --version | --help\n"
 	"\n"
@@ -75,6 +87,18 @@ const char usage_text[] =
 	"      --stats             export each BPF program's run time and runs (enables\n"
 	"                          kernel BPF run-time statistics while latscope runs)\n"
 	"\n"
+	"record, serve --record, top --replay, report:\n"
+	"      --dir DIR           the recording directory (default /var/lib/latscope)\n"
+	"      --max-size SIZE     record: bytes kept at most, K/M/G (default 1G)\n"
+	"      --max-age DURATION  record: remove what is older (default 7d)\n"
+	"      --record            serve: record too (one agent, both sinks)\n"
+	"      --replay            top: show recorded intervals instead of live ones\n"
+	"      --at TIME           top --replay: from this time\n"
+	"      --until TIME        top --replay: up to this time (default: --at + 1m)\n"
+	"      --from TIME, --to TIME   report: the window (--to defaults to now)\n"
+	"                          TIME: RFC 3339, HH:MM[:SS] today (local), or\n"
+	"                          -DURATION ago (e.g. -15m)\n"
+	"\n"
 	"Examples:\n"
 	"  latscope                              every process, refreshed each second\n"
 	"  latscope -p 812 --breakdown           where pid 812's syscall time goes\n"
@@ -83,6 +107,9 @@ const char usage_text[] =
 	"  latscope slow --threshold 20ms        every call of 20 ms or more, explained\n"
 	"  latscope slow -p 812 --syscall read,recvfrom --json\n"
 	"  latscope serve --listen [::1]:9580    metrics for a Prometheus on this host\n"
+	"  latscope record --dir /var/lib/latscope   keep the last day on disk\n"
+	"  latscope top --replay --at 14:03      the tables as they were at 14:03\n"
+	"  latscope report --from -15m --json    the last 15 minutes, merged\n"
 	"  latscope check                        what this kernel can do\n"
 	"\n"
 	"Durations take ns/us/ms/s/m/h/d suffixes. Needs root (CAP_BPF + CAP_PERFMON).\n"
@@ -116,6 +143,13 @@ enum {
 	OPT_MAX_CONNECTIONS,
 	OPT_STATS,
 	OPT_NO_COLOR,
+	OPT_DIR,
+	OPT_MAX_SIZE,
+	OPT_MAX_AGE,
+	OPT_RECORD,
+	OPT_REPLAY,
+	OPT_AT,
+	OPT_UNTIL,
 };
 
 static const struct option long_opts[] = {
@@ -148,6 +182,15 @@ static const struct option long_opts[] = {
 	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
 	{"stats", no_argument, NULL, OPT_STATS},
 	{"no-color", no_argument, NULL, OPT_NO_COLOR},
+	{"dir", required_argument, NULL, OPT_DIR},
+	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+	{"max-age", required_argument, NULL, OPT_MAX_AGE},
+	{"record", no_argument, NULL, OPT_RECORD},
+	{"replay", no_argument, NULL, OPT_REPLAY},
+	{"at", required_argument, NULL, OPT_AT},
+	{"from", required_argument, NULL, OPT_AT},
+	{"until", required_argument, NULL, OPT_UNTIL},
+	{"to", required_argument, NULL, OPT_UNTIL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -169,8 +212,108 @@ static bool sort_known(const char *name)
 	return false;
 }
 
+/* SIZE: bytes with an optional K, M or G (powers of 1024) */
+static int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t mult = 1, v;
+	char num[32];
+	size_t n = strlen(s);
+
+	if (!n || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K': mult = 1ULL << 10; break;
+	case 'M': mult = 1ULL << 20; break;
+	case 'G': mult = 1ULL << 30; break;
+	case 'T': mult = 1ULL << 40; break;
+	default: break;
+	}
+	if (mult > 1)
+		num[n - 1] = 0;
+	if (parse_uint(num, (1ULL << 50) / mult, &v))
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+int parse_time(const char *s, uint64_t now_ns, uint64_t *out)
+{
+	struct tm tm = {};
+	const char *p;
+	uint64_t d;
+	int h, m, sec = 0, n = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] == '-') {
+		if (parse_duration(s + 1, 1000000000ULL, &d) || d > now_ns)
+			return -EINVAL;
+		*out = now_ns - d;
+		return 0;
+	}
+	/* HH:MM[:SS], local time today */
+	if ((sscanf(s, "%2d:%2d%n", &h, &m, &n) == 2 && !s[n]) ||
+	    (sscanf(s, "%2d:%2d:%2d%n", &h, &m, &sec, &n) == 3 && !s[n])) {
+		time_t now = (time_t)(now_ns / 1000000000ULL);
+
+		if (h > 23 || m > 59 || sec > 60 || h < 0 || m < 0 || sec < 0)
+			return -EINVAL;
+		localtime_r(&now, &tm);
+		tm.tm_hour = h;
+		tm.tm_min = m;
+		tm.tm_sec = sec;
+		tm.tm_isdst = -1;
+		now = mktime(&tm);
+		if (now == (time_t)-1)
+			return -EINVAL;
+		*out = (uint64_t)now * 1000000000ULL;
+		return 0;
+	}
+	/* RFC 3339: date, T (or t, or a space), time, fraction, Z or offset */
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p || (*p != 'T' && *p != 't' && *p != ' '))
+		return -EINVAL;
+	p = strptime(p + 1, "%H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	{
+		uint64_t frac = 0, scale = 1000000000ULL;
+		long off = 0;
+		time_t t;
+
+		if (*p == '.') {
+			if (!(p[1] >= '0' && p[1] <= '9'))
+				return -EINVAL;
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				if (scale > 1) {
+					scale /= 10;
+					frac += (uint64_t)(*p - '0') * scale;
+				}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if ((*p == '+' || *p == '-') &&
+			   sscanf(p + 1, "%2d:%2d%n", &h, &m, &n) == 2 && n == 5 && h <= 23 &&
+			   m <= 59) {
+			off = (h * 60L + m) * 60L * (*p == '-' ? -1 : 1);
+			p += 6;
+		} else {
+			return -EINVAL;
+		}
+		if (*p)
+			return -EINVAL;
+		t = timegm(&tm);
+		if (t == (time_t)-1 || t - off < 0)
+			return -EINVAL;
+		*out = (uint64_t)(t - off) * 1000000000ULL + frac;
+	}
+	return 0;
+}
+
 int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_len)
 {
+	const char *at = NULL, *until = NULL;
 	int c, idx;
 	uint64_t v;
 
@@ -184,12 +327,16 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 	o->max_connections = 1024;
 	o->prom.max_series = 1000;
 	o->prom.ttl_ns = 600000000000ULL;
+	o->dir = "/var/lib/latscope";
+	o->max_size = 1ULL << 30;
+	o->max_age_ns = 7 * 86400000000000ULL;
 	/* the subcommand comes first, if given */
 	if (argc > 1 && argv[1][0] != '-') {
 		o->cmd = argv[1];
 		if (strcmp(o->cmd, "top") && strcmp(o->cmd, "slow") && strcmp(o->cmd, "serve") &&
-		    strcmp(o->cmd, "check"))
-			BAD("unknown command '%s' (try: top, slow, serve, check; see --help)",
+		    strcmp(o->cmd, "check") && strcmp(o->cmd, "record") && strcmp(o->cmd, "report"))
+			BAD("unknown command '%s' (try: top, slow, serve, record, report, check; "
+			    "see --help)",
 			    o->cmd);
 		argv++;
 		argc--;
@@ -234,6 +381,7 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			o->cgroup = optarg;
 			break;
 		case OPT_BY:
+			o->by_set = true;
 			if (!strcmp(optarg, "process"))
 				o->by = LS_BY_PROCESS;
 			else if (!strcmp(optarg, "thread"))
@@ -344,6 +492,41 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 				    "1000000]",
 				    optarg);
 			break;
+		case OPT_DIR:
+			if (!*optarg)
+				BAD("invalid --dir '': want a directory");
+			o->dir = optarg;
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &o->max_size) || o->max_size < (1ULL << 20))
+				BAD("invalid --max-size '%s': want a size of at least 1M (e.g. "
+				    "512M, 1G)",
+				    optarg);
+			break;
+		case OPT_MAX_AGE:
+			if (parse_duration(optarg, 1000000000ULL, &o->max_age_ns) ||
+			    o->max_age_ns < 60000000000ULL ||
+			    o->max_age_ns > 366 * 86400000000000ULL)
+				BAD("invalid --max-age '%s': want a duration from 1m to 366d "
+				    "(e.g. 7d, 12h)",
+				    optarg);
+			break;
+		case OPT_RECORD: o->record = true; break;
+		case OPT_REPLAY: o->replay = true; break;
+		case OPT_AT:
+			at = optarg;
+			if (parse_time(optarg, run_realtime_ns(), &o->at_ns))
+				BAD("invalid %s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
+				    "(e.g. 14:03, -15m)",
+				    name, optarg);
+			break;
+		case OPT_UNTIL:
+			until = optarg;
+			if (parse_time(optarg, run_realtime_ns(), &o->until_ns))
+				BAD("invalid %s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
+				    "(e.g. 14:10, -5m)",
+				    name, optarg);
+			break;
 		case OPT_NO_SYSCALLS:
 		case OPT_NO_SCHED:
 		case OPT_NO_TCP:
@@ -361,5 +544,24 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 	}
 	if (optind < argc)
 		BAD("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o->help || o->version)
+		return 0;
+	if (o->record && strcmp(o->cmd, "serve"))
+		BAD("--record is an option of serve (latscope record records alone)");
+	if (o->replay && strcmp(o->cmd, "top"))
+		BAD("--replay is an option of top (see also: latscope report)");
+	if (o->replay && !at)
+		BAD("top --replay needs --at TIME (e.g. --at 14:03, --at -15m)");
+	if ((at || until) && !o->replay && strcmp(o->cmd, "report"))
+		BAD("--at/--until and --from/--to go with top --replay or report");
+	if (!strcmp(o->cmd, "report") && !at)
+		BAD("report needs --from TIME (e.g. --from 14:00, --from -15m)");
+	if (o->replay && !until)
+		o->until_ns = o->at_ns + 60000000000ULL;
+	if (!strcmp(o->cmd, "report") && !until)
+		o->until_ns = run_realtime_ns();
+	if ((o->replay || !strcmp(o->cmd, "report")) && o->until_ns <= o->at_ns)
+		BAD("invalid %s '%s': the window ends before it starts",
+		    until ? "--until/--to" : "--at", until ? until : at);
 	return 0;
 }

@@ -11,7 +11,7 @@
 #include "prom.h"
 
 struct options {
-	const char *cmd; /* "top", "slow", "serve", "check" */
+	const char *cmd; /* "top", "slow", "serve", "record", "report", "check" */
 	uint64_t interval_ns;
 	uint64_t count; /* 0: until interrupted */
 	uint32_t pids[LS_MAX_PIDS];
@@ -19,6 +19,7 @@ struct options {
 	const char *comm;
 	const char *cgroup;
 	enum ls_by by;
+	bool by_set;	       /* --by given */
 	struct tcp_filter tcp; /* --port, --raddr */
 	bool json;
 	const char *off[8]; /* collectors switched off (--no-NAME) */
@@ -37,6 +38,12 @@ struct options {
 	const char *listen;	  /* serve: ADDR:PORT */
 	uint64_t max_connections; /* serve: open connections at most */
 	struct prom_opts prom;	  /* serve: series cap, TTL, le bounds */
+	const char *dir;	  /* record, replay, report: the recording directory */
+	uint64_t max_size;	  /* record: bytes kept at most */
+	uint64_t max_age_ns;	  /* record: segments older than this are removed */
+	bool record;		  /* serve --record */
+	bool replay;		  /* top --replay */
+	uint64_t at_ns, until_ns; /* top --replay, report: CLOCK_REALTIME; 0: unset */
 	bool stats;		  /* top TUI, serve: BPF run-time statistics */
 	bool no_color;		  /* top TUI: no colours (so does a non-empty NO_COLOR) */
 	int verbose;
@@ -48,6 +55,13 @@ struct options {
  * the option and the value in err (for exit status 2).
  */
 int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_len);
+
+/*
+ * A TIME of the command line into CLOCK_REALTIME ns: RFC 3339
+ * (2024-05-01T14:03:00Z, +02:00 offsets, fractions), HH:MM[:SS] in local
+ * time today, or -DURATION (ago) from now_ns. 0 or -EINVAL.
+ */
+int parse_time(const char *s, uint64_t now_ns, uint64_t *out);
 
 extern const char usage_text[];
 

@@ -17,6 +17,7 @@ const char *const drop_names[LS_DROP_MAX] = {
 	[LS_DROP_TCP_HIST] = "tcp_hist",
 	[LS_DROP_NO_SWITCH_IN] = "switch_in_missing",
 	[LS_DROP_RECURSION] = "recursion_misses",
+	[LS_DROP_RECORD] = "record",
 };
 
 void *table__add(struct table *t)
@@ -149,6 +150,7 @@ int interval__copy(struct interval *dst, const struct interval *src)
 	dst->realtime_ns = src->realtime_ns;
 	dst->interval_s = src->interval_s;
 	dst->by = src->by;
+	dst->replay = src->replay;
 	dst->groups = src->groups;
 	memcpy(dst->drops, src->drops, sizeof(dst->drops));
 	return 0;

@@ -69,6 +69,7 @@ struct interval {
 	uint64_t realtime_ns; /* when the interval ended */
 	double interval_s;    /* measured length */
 	enum ls_by by;
+	bool replay;	 /* read back from a recording (recfmt.h) */
 	unsigned groups; /* optional field groups shown (schema.h FG_*) */
 	struct table tables[IV_MAX_TABLES];
 	size_t ntables;

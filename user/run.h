@@ -20,6 +20,7 @@
 extern volatile sig_atomic_t run_stop;
 
 struct agent;
+struct recorder;
 
 struct run {
 	const struct options *o;
@@ -31,6 +32,7 @@ struct run {
 	uint64_t start_mono_ns; /* CLOCK_MONOTONIC at exec */
 	uint64_t prev_ns;	/* CLOCK_MONOTONIC at the end of the last interval */
 	struct agent *agent;	/* the agent's own cost (agent.h); NULL when not shown */
+	struct recorder *rec;	/* record, serve --record (record.h); else NULL */
 };
 
 /* CLOCK_MONOTONIC / CLOCK_REALTIME etc. in ns */

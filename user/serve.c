@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "log.h"
 #include "prom.h"
+#include "record.h"
 #include "serve.h"
 #include "util.h"
 
@@ -636,6 +637,8 @@ int serve__run(struct run *r, struct interval *iv, int fd)
 			err = 1;
 			break;
 		}
+		if (r->rec) /* before the exporter: it shows what could not be written */
+			recorder__write(r->rec, iv);
 		pthread_mutex_lock(&sv.lock);
 		err = prom_store__add(sv.st, iv, t0);
 		if (r->agent)

@@ -20,6 +20,16 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 /* one NDJSON "interval" object per call, every table. 0 or -errno. */
 int sink_json__render(FILE *f, const struct interval *iv);
 
+/*
+ * iv as one NDJSON "report" object (DESIGN.md section 5): a recorded window
+ * merged, from from_ns to iv->realtime_ns, over nintervals intervals.
+ * 0 or -errno.
+ */
+int sink_json__report(FILE *f, const struct interval *iv, uint64_t from_ns, size_t nintervals);
+
+/* "process", "thread", "cgroup", "comm" */
+const char *sink_by_name(enum ls_by by);
+
 struct row_schema;
 struct field;
 

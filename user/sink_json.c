@@ -153,15 +153,42 @@ int sink_json__object(FILE *f, const struct row_schema *s, const void *row, enum
 	return stream_error(f);
 }
 
+static const char *const by_names[] = {
+	[LS_BY_PROCESS] = "process",
+	[LS_BY_THREAD] = "thread",
+	[LS_BY_CGROUP] = "cgroup",
+	[LS_BY_COMM] = "comm",
+};
+
+const char *sink_by_name(enum ls_by by)
+{
+	return (unsigned)by < sizeof(by_names) / sizeof(by_names[0]) ? by_names[by] : "?";
+}
+
 int sink_json__render(FILE *f, const struct interval *iv)
+{
+	return sink_json__report(f, iv, 0, 0);
+}
+
+int sink_json__report(FILE *f, const struct interval *iv, uint64_t from_ns, size_t nintervals)
 {
 	char ts[40];
 	struct jw w;
 
 	jw_init(&w, f);
 	jw_obj_start(&w, NULL);
-	jw_str(&w, "type", "interval");
-	jw_str(&w, "time", fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)));
+	if (from_ns) {
+		jw_str(&w, "type", "report");
+		jw_str(&w, "from", fmt_rfc3339(from_ns, ts, sizeof(ts)));
+		jw_str(&w, "to", fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)));
+		jw_str(&w, "key", sink_by_name(iv->by));
+		jw_uint(&w, "intervals", nintervals);
+	} else {
+		jw_str(&w, "type", "interval");
+		jw_str(&w, "time", fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)));
+	}
+	if (iv->replay)
+		jw_bool(&w, "replay", true);
 	jw_num(&w, "interval_s", iv->interval_s);
 	{
 		size_t idle = 0;
@@ -188,6 +215,10 @@ int sink_json__render(FILE *f, const struct interval *iv)
 	for (size_t i = 0; i < LS_DROP_MAX; i++)
 		jw_uint(&w, drop_names[i], iv->drops[i]);
 	jw_obj_end(&w);
+	if (from_ns) { /* slow calls are not recorded yet (README changelog) */
+		jw_arr_start(&w, "slow");
+		jw_arr_end(&w);
+	}
 	jw_obj_end(&w);
 	fputc('\n', f);
 	errno = 0;

@@ -146,9 +146,9 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 	}
 	for (i = 0; i < iv->ntables; i++)
 		idle += iv->tables[i].idle_hidden;
-	fprintf(f, "%s  interval %.2fs  sorted by %s  dropped: %llu",
-		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->interval_s,
-		o->sort ? o->sort : "p99", (unsigned long long)dropped);
+	fprintf(f, "%s%s  interval %.2fs  sorted by %s  dropped: %llu",
+		fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)), iv->replay ? " (recorded)" : "",
+		iv->interval_s, o->sort ? o->sort : "p99", (unsigned long long)dropped);
 	if (idle)
 		fprintf(f, "  idle-wait rows hidden: %zu (--all shows them)", idle);
 	fputc('\n', f);
