@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,11 +27,12 @@
 struct recorder {
 	int dirfd, fd; /* fd: the open segment, -1 when none */
 	char dir[PATH_MAX];
-	char cur[64]; /* the open segment's name */
+	char cur[64];  /* the last segment opened (open or not) */
+	char prev[64]; /* the one before: cur again if cur is left empty */
 	struct rec_header h;
 	struct rec_enc *enc;
 	struct rec_buf buf;
-	uint64_t seg_bytes, seg_max, max_size, max_age_ns;
+	uint64_t seg_bytes, hdr_bytes, seg_max, max_size, max_age_ns;
 	uint64_t last_sync_ns, last_prune_ns;
 	uint64_t pending; /* intervals lost since the last frame written */
 	bool paused;
@@ -179,17 +181,23 @@ fail:
 }
 
 /* write all of p or fail: never a frame after a partial one (the caller
- * closes the segment on any failure). 0 or -errno (-EIO: short write). */
+ * cuts the partial frame off and closes the segment on any failure). A
+ * short write is continued, so a full disk says ENOSPC. 0 or -errno. */
 static int write_all(int fd, const void *p, size_t n)
 {
-	ssize_t w;
+	while (n) {
+		ssize_t w = write(fd, p, n);
 
-	do
-		w = write(fd, p, n);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return -errno;
-	return (size_t)w == n ? 0 : -EIO;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (!w)
+			return -EIO;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static void seg_close(struct recorder *r)
@@ -205,12 +213,15 @@ static void seg_close(struct recorder *r)
 
 static int seg_open(struct recorder *r)
 {
+	char name[sizeof(r->cur)];
 	int err;
 
 	r->h.start_ns = run_clock_ns(CLOCK_REALTIME);
-	snprintf(r->cur, sizeof(r->cur), "SEG-%020llu-%d.lsr", (unsigned long long)r->h.start_ns,
+	/* r->cur keeps naming the last segment written until this one has its
+	 * header: prune() never removes it, so a full disk cannot take it all */
+	snprintf(name, sizeof(name), "SEG-%020llu-%d.lsr", (unsigned long long)r->h.start_ns,
 		 (int)getpid());
-	r->fd = openat(r->dirfd, r->cur, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	r->fd = openat(r->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
 	if (r->fd < 0)
 		return -errno;
 	r->enc = rec_enc__new(&r->h);
@@ -222,19 +233,21 @@ static int seg_open(struct recorder *r)
 	if ((err = write_all(r->fd, r->buf.p, r->buf.n)))
 		goto fail;
 	fsync(r->dirfd); /* the new name survives a power loss too */
-	r->seg_bytes = r->buf.n;
+	r->seg_bytes = r->hdr_bytes = r->buf.n;
+	memcpy(r->prev, r->cur, sizeof(r->prev));
+	memcpy(r->cur, name, sizeof(r->cur));
 	return 0;
 fail:
 	close(r->fd);
 	r->fd = -1;
 	rec_enc__free(r->enc);
 	r->enc = NULL;
-	unlinkat(r->dirfd, r->cur, 0); /* a segment without a whole header is nothing */
+	unlinkat(r->dirfd, name, 0); /* a segment without a whole header is nothing */
 	return err;
 }
 
 /*
- * Remove the oldest segments (never the open one) while the directory is
+ * Remove the oldest segments (never the last one written, open or not) while the directory is
  * over --max-size or they are older than --max-age; with force, at least
  * one. Returns how many were removed.
  */
@@ -252,14 +265,14 @@ static int prune(struct recorder *r, bool force)
 	for (long i = 0; i < n; i++) {
 		bool old = v[i].mtime_ns + r->max_age_ns < now;
 
-		if (r->fd >= 0 && !strcmp(v[i].name, r->cur))
+		if (!strcmp(v[i].name, r->cur))
 			continue;
 		if (!force && !old && total <= r->max_size)
 			break;
 		if (unlinkat(r->dirfd, v[i].name, 0))
 			continue;
-		log_debug("recorder: removed %s (%llu bytes)", v[i].name,
-			  (unsigned long long)v[i].size);
+		log_verbose("recorder: removed %s (%llu bytes)", v[i].name,
+			    (unsigned long long)v[i].size);
 		total -= v[i].size;
 		removed++;
 		force = false;
@@ -281,9 +294,17 @@ static int try_write(struct recorder *r, struct interval *iv)
 	if (err)
 		return err;
 	if ((err = write_all(r->fd, r->buf.p, r->buf.n))) {
-		/* a partial frame ends the segment: the next write starts
-		 * a new one */
+		/* a partial frame ends the segment (the next write starts a
+		 * new one), and is cut off so readers find no torn frame
+		 * (should the cut fail, they skip it by its CRC) */
+		if (ftruncate(r->fd, (off_t)r->seg_bytes))
+			log_debug("recorder: cannot cut the partial frame off %s: %s", r->cur,
+				  strerror(errno));
 		seg_close(r);
+		/* a segment with no frame is nothing: the last one with frames
+		 * is again the one prune() keeps */
+		if (r->seg_bytes == r->hdr_bytes && !unlinkat(r->dirfd, r->cur, 0))
+			memcpy(r->cur, r->prev, sizeof(r->cur));
 		return err;
 	}
 	rec_enc__commit(r->enc);
@@ -304,12 +325,24 @@ static int try_write(struct recorder *r, struct interval *iv)
 	return 0;
 }
 
+/* paused: is there room for a segment again? (not just for the frame a
+ * cut partial one left room for, or the recorder would flap) */
+static bool room_again(const struct recorder *r)
+{
+	struct statvfs st;
+
+	if (fstatvfs(r->dirfd, &st))
+		return true; /* cannot tell: let the write say */
+	return (uint64_t)st.f_bavail * st.f_frsize >= r->seg_max;
+}
+
 void recorder__write(struct recorder *r, struct interval *iv)
 {
-	int err = try_write(r, iv);
+	int err = r->paused && !room_again(r) ? -ENOSPC : try_write(r, iv);
 
-	/* disk full: the oldest segment goes first, then one more try */
-	if ((err == -ENOSPC || err == -EDQUOT) && prune(r, true))
+	/* disk full: the oldest segment goes first, then one more try; once
+	 * paused, history is kept and each interval only tries again */
+	if ((err == -ENOSPC || err == -EDQUOT) && !r->paused && prune(r, true))
 		err = try_write(r, iv);
 	if (err) {
 		r->pending++;

@@ -8,12 +8,17 @@ must give those exact counts and the workload's own median, and `report`
 must equal the sum of the replayed intervals.
 """
 import datetime
+import errno
 import glob
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import tempfile
+import threading
 import time
+import urllib.request
 
 import lib
 
@@ -231,5 +236,266 @@ def test_record_kill9_keeps_every_interval_and_next_run_appends_a_segment():
             # the span between runs is a gap, not zeros
             assert len(gaps) >= run, "run %d: gaps %r" % (run, gaps)
         return "3 kill -9 runs: %d intervals kept, 3 segments" % seen
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# --- serve --record, a full disk, the size bound ------------------------------------
+
+class BenchKeys:
+    """build/tests/bench_keys NPROC NSYS PERIOD_MS: NPROC x NSYS live keys every
+    interval (the volume for the size tests); killed on the way out."""
+
+    def __init__(self, nproc=100, nsys=50, period_ms=100):
+        path = os.path.join(lib.WORKLOADS, "bench_keys")
+        lib.require_file(path, "run make build/tests/bench_keys")
+        self.cmd = [path, str(nproc), str(nsys), str(period_ms)]
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode()
+        assert line.startswith("ready "), "bench_keys printed %r" % line
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.proc.stdin.write(b"exit\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        return False
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _metric_sum(text, name, **labels):
+    """The sum of every sample of name whose labels include labels."""
+    total, found = 0.0, False
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        lab, _, val = line[len(name) + 1:].rpartition("} ")
+        if all('%s="%s"' % kv in lab for kv in labels.items()):
+            total += float(val.split()[0])
+            found = True
+    return total if found else None
+
+
+def _scrape(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        return r.read().decode()
+
+
+def _report(d, t_from, t_to, *args):
+    r = lib.run_agent("report", "--dir", d, "--from", rfc3339(t_from), "--to", rfc3339(t_to),
+                      "--json", "--all", *args, timeout=30)
+    assert r.rc == 0, r.describe()
+    assert "skipped" not in r.stderr, "the reader skipped bytes: %s" % r.stderr
+    objs = lib.parse_ndjson(r.stdout)
+    assert len(objs) == 1 and objs[0]["type"] == "report", r.describe()
+    return objs[0], r
+
+
+def _dir_bytes(d):
+    sizes = {}
+    for name in os.listdir(d):
+        try:
+            sizes[name] = os.stat(os.path.join(d, name)).st_size
+        except FileNotFoundError:
+            pass
+    return sizes
+
+
+def test_record_serve_record_scraped_while_recording_replays_exact_counts():
+    """`serve --record -p W` over the syscalls workload: /metrics, scraped
+    while the agent records, has the workload's exact getppid and openat
+    counts and latscope_dropped_total{what="record"} 0; replaying the
+    window from the directory gives the same exact counts."""
+    d = tempfile.mkdtemp(prefix="latscope-rec-")
+    port = _free_port()
+    try:
+        t0 = time.time()
+        with lib.Workload("syscalls", N, SLEEP_US, M, K) as w:
+            with lib.Agent("serve", "--listen", "127.0.0.1:%d" % port, "--record", "--dir", d,
+                           "-i", INTERVAL_S, "-p", w.pid) as a:
+                time.sleep(0.3)
+                w.go()
+                w.result(30)
+                deadline, text, got = time.time() + 15, "", None
+                while time.time() < deadline:
+                    text = _scrape(port)
+                    got = _metric_sum(text, "latscope_syscall_duration_seconds_count",
+                                      comm="syscalls", syscall="getppid")
+                    if got is not None and got >= K:
+                        break
+                    time.sleep(0.2)
+                time.sleep(3 * INTERVAL_S)  # nothing more may come
+                text = _scrape(port)
+                scraped = {
+                    "getppid": _metric_sum(text, "latscope_syscall_duration_seconds_count",
+                                           comm="syscalls", syscall="getppid"),
+                    "openat": _metric_sum(text, "latscope_syscall_errors_total",
+                                          comm="syscalls", syscall="openat", errno="ENOENT"),
+                    "nanosleep": _metric_sum(text, "latscope_syscall_duration_seconds_count",
+                                             comm="syscalls", syscall="nanosleep"),
+                }
+                assert scraped == {"getppid": K, "openat": M, "nanosleep": N}, \
+                    "scraped while recording: %r" % scraped
+                dropped = _metric_sum(text, "latscope_dropped_total", what="record")
+                assert dropped == 0, "latscope_dropped_total{what=\"record\"} = %r" % dropped
+                out = a.stop(signal.SIGTERM)
+                assert out.rc == 0, out.describe()
+        t1 = time.time()
+        segs = glob.glob(os.path.join(d, "SEG-*.lsr"))
+        assert len(segs) == 1, "serve --record wrote %s" % segs
+        r = lib.run_agent("top", "--replay", "--dir", d, "--at", rfc3339(t0 - 1), "--until",
+                          rfc3339(t1 + 1), "--json", "--all")
+        assert r.rc == 0 and "skipped" not in r.stderr, r.describe()
+        ivs = [o for o in lib.parse_ndjson(r.stdout) if o["type"] == "interval"]
+        s = lib.sum_syscalls(ivs, w.pid)
+        replayed = {k: s.get(k, {}).get("count") for k in ("getppid", "openat", "nanosleep")}
+        assert replayed == {"getppid": K, "openat": M, "nanosleep": N}, \
+            "replayed %r over %d intervals" % (replayed, len(ivs))
+        return "scraped %r, replayed %r over %d intervals" % (scraped, replayed, len(ivs))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _fill(path, stop):
+    """Take every byte the tmpfs frees (the recorder's removals too) until
+    stop is set: the disk stays full however much the recorder removes."""
+    with open(path, "wb", buffering=0) as f:
+        while not stop.is_set():
+            try:
+                f.write(b"\0" * 4096)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+                time.sleep(0.002)
+
+
+def test_record_enospc_drops_oldest_then_pauses_counts_and_resumes():
+    """A 2 MiB tmpfs, `record --max-size 1M -i 0.2` over 5,000 live keys
+    (bench_keys). A filler takes every byte that is or becomes free (the
+    space the recorder frees too): at each ENOSPC the recorder removes its
+    oldest segment and retries; when the retry fails too it pauses with exactly one log line and
+    removes nothing more (history is kept while paused). After the
+    filler is removed it resumes in a new segment with one line; the first
+    frame after the pause carries the lost intervals in drops.record; the
+    reader finds no torn or corrupt frame (a partial frame is cut off) and
+    the pause is a gap."""
+    base = tempfile.mkdtemp(prefix="latscope-enospc-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", base], check=True)
+    filler = os.path.join(base, "filler")
+    try:
+        d = os.path.join(base, "rec")
+        with BenchKeys(100, 50, 100):
+            with lib.Agent("record", "-v", "--dir", d, "-i", "0.2", "--max-size", "1M",
+                           "--no-tcp", "--no-sched") as a:
+                time.sleep(3)
+                before = sorted(_dir_bytes(d))
+                assert len(before) >= 3, "segments before the fill: %s" % before
+                nerr = len(a.err.lines)
+                stop = threading.Event()
+                fill = threading.Thread(target=_fill, args=(filler, stop), daemon=True)
+                fill.start()
+                paused = a.err.wait_for(lambda s: "paused" in s, 20)
+                assert paused, "no pause within 20 s:\n%s" % a.err.text()
+                assert "No space left" in paused, paused
+                left = sorted(_dir_bytes(d))
+                removed = [ln.split("removed ")[1].split()[0] for ln in a.err.lines[nerr:]
+                           if "removed SEG-" in ln]
+                assert removed and removed == sorted(removed), "removed %s" % removed
+                assert removed[0] == before[0], "first removed %s, oldest %s" % (
+                    removed[0], before[0])
+                assert left and len(left) < len(before) + 10, "paused with %s left" % left
+                nremoved = sum("removed SEG-" in ln for ln in a.err.lines)
+                time.sleep(1.5)  # paused: intervals lost
+                assert a.proc.poll() is None, a.err.text()
+                assert sum("removed SEG-" in ln for ln in a.err.lines) == nremoved, \
+                    "segments removed while paused:\n%s" % a.err.text()
+                stop.set()
+                fill.join(5)
+                os.unlink(filler)
+                resumed = a.err.wait_for(lambda s: "resumed" in s, 5)
+                assert resumed, "no resume within 5 s:\n%s" % a.err.text()
+                lost = int(resumed.split(" after ")[1].split()[0])
+                time.sleep(0.6)
+                out = a.stop()
+                assert out.rc == 0, out.describe()
+        lines = [ln for ln in out.stderr.splitlines() if "paused" in ln or "resumed" in ln]
+        assert len(lines) == 2, "want one pause and one resume line: %s" % lines
+        rep, r = _report(d, time.time() - 600, time.time() + 60, "--view", "sched")
+        assert rep["drops"]["record"] == lost and lost >= 5, \
+            "drops.record %r, %d intervals lost (log)" % (rep["drops"]["record"], lost)
+        ivs, gaps = _count(d, "--view", "sched")
+        first = lib.parse_rfc3339_utc(ivs[0]["time"]).timestamp()
+        inner = [lib.parse_rfc3339_utc(g["to"]).timestamp() -
+                 lib.parse_rfc3339_utc(g["from"]).timestamp() for g in gaps
+                 if lib.parse_rfc3339_utc(g["from"]).timestamp() >= first]
+        assert len(inner) == 1 and abs(inner[0] - lost * 0.2) <= 0.3, \
+            "gaps after the first frame: %r, %d intervals of 0.2 s lost" % (inner, lost)
+        return "removed %d segments oldest first, paused, %d intervals lost = drops.record, " \
+            "resumed; a %.1f s gap" % (len(removed), lost, inner[0])
+    finally:
+        subprocess.run(["umount", base], check=False)
+        os.rmdir(base)
+
+
+def test_record_size_bound_with_churn_keeps_window_counts_exact():
+    """`record --max-size 1M -i 0.25` over 5,000 live keys (bench_keys) and
+    process churn for ~10 s: sampled every 50 ms the directory never holds
+    more than --max-size plus one segment, old segments are removed, and the
+    syscalls and churn workloads run at the end replay to exact counts."""
+    d = tempfile.mkdtemp(prefix="latscope-rec-")
+    max_size = 1 << 20
+    try:
+        peak, biggest, seen = 0, 0, set()
+        with BenchKeys(100, 50, 100):
+            with lib.Agent("record", "--dir", d, "-i", "0.25", "--max-size", "1M",
+                           "--no-tcp") as a:
+                def sample(until):
+                    nonlocal peak, biggest
+                    while time.time() < until:
+                        sizes = _dir_bytes(d)
+                        seen.update(sizes)
+                        peak = max(peak, sum(sizes.values()))
+                        biggest = max([biggest] + list(sizes.values()))
+                        time.sleep(0.05)
+                sample(time.time() + 7)
+                with lib.Workload("churn", "rchurn", 50, 100) as c, \
+                        lib.Workload("syscalls", N, 1000, M, K) as w:
+                    t0 = time.time()
+                    c.go()
+                    w.go()
+                    cres = c.result(20)
+                    w.result(20)
+                    t1 = time.time()
+                    sample(time.time() + 1.2)
+                out = a.stop()
+                assert out.rc == 0, out.describe()
+        assert peak <= max_size + biggest, "directory peaked at %d bytes > %d + one segment " \
+            "(%d)" % (peak, max_size, biggest)
+        assert len(seen) > len(_dir_bytes(d)), "no segment was removed: %s" % sorted(seen)
+        rep, _ = _report(d, t0 - 0.5, t1 + 0.5, "--view", "syscalls")
+        rows = {x["syscall"]: x for x in rep["syscalls"] if x.get("pid") == w.pid}
+        # recorded host-wide: the exec's own openat calls (ld.so) succeed
+        mine = {k: rows[k]["count"] for k in ("getppid", "nanosleep") if k in rows}
+        mine["openat"] = rows.get("openat", {}).get("errnos", {}).get("ENOENT")
+        churn = sum(x["count"] for x in rep["syscalls"]
+                    if x["comm"] == "rchurn" and x["syscall"] == "getppid")
+        assert mine == {"getppid": K, "openat": M, "nanosleep": N}, "window counts %r" % mine
+        assert cres["failed"] == 0 and churn == cres["getppid"] == 50 * 100, \
+            "churn getppid %d, workload %r" % (churn, cres)
+        return "peak %d bytes (max-size %d, biggest segment %d), %d segments seen, window " \
+            "exact: getppid %d, churn getppid %d" % (peak, max_size, biggest, len(seen),
+                                                     mine["getppid"], churn)
     finally:
         shutil.rmtree(d, ignore_errors=True)
