@@ -53,6 +53,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ibpf -Wall -Werror \
 	      -Wno-unused-function
 
 .PHONY: all run test unit bench test-kernels install deb clean deps format check-format
+.PHONY: fuzz fuzz-build asan asan-build sanitize-goals
 all: $(BUILD)/latscope
 
 deps:
@@ -160,3 +161,45 @@ check-format:
 
 clean:
 	rm -rf $(BUILD)
+
+# --- fuzzing and sanitizers (tests/fuzz/, tests/e2e/test_sanitizers.py) ---
+# Each is a recursive make of the rules above into its own build directory,
+# with the sanitizer flags carried in CC (so that every compile and link
+# rule, the workloads' included, gets them and CFLAGS keeps its additions).
+# libFuzzer needs clang; -fno-sanitize-recover makes a UBSan finding abort,
+# so libFuzzer and the tests see it as a crash. -Werror holds under clang:
+# only CFLAGS' -Wno-format-truncation is unknown to clang-14.
+FUZZ_CC      := clang -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -Wno-unknown-warning-option
+ASAN_CC      := gcc -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+ASAN_GOALS   := $(BUILD)/asan/latscope $(BUILD)/asan/unit_tests \
+		$(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(WORKLOADS))
+
+ifneq ($(SANITIZE_BUILD),)
+# what a sanitizer build was asked for, without "is up to date" for each
+sanitize-goals: $(SANITIZE_GOALS) ; @:
+endif
+ifeq ($(SANITIZE_BUILD),fuzz)
+# a libFuzzer target over the agent's objects (only inside the fuzz build)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h user/*.h) $(BPF_HDRS) $(AGENT_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(AGENT_OBJS) $(LIB_OBJS) -o $@ $(LDLIBS)
+endif
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory SANITIZE_BUILD=fuzz BUILD=$(BUILD)/fuzz CC='$(FUZZ_CC)' \
+		SANITIZE_GOALS='$(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))' sanitize-goals
+
+# every target for FUZZ_SECONDS on a copy of its corpus; fails on any crash
+fuzz: fuzz-build
+	$(Q)python3 tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+asan-build:
+	$(Q)$(MAKE) --no-print-directory SANITIZE_BUILD=asan BUILD=$(BUILD)/asan CC='$(ASAN_CC)' \
+		SANITIZE_GOALS='$(ASAN_GOALS)' sanitize-goals
+
+# the unit tests and an end-to-end smoke of the agent under ASan + UBSan
+asan: asan-build
+	$(Q)python3 tests/e2e/test_sanitizers.py asan

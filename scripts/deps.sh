@@ -12,11 +12,13 @@ set -eu
 # groff-base (the man page check), bash (completion), and for make deb and
 # its test: dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian, man-db;
 # libmicrohttpd (serve) and ncurses (the TUI), and for their tests a real
-# prometheus (promtool and the server), curl, and tmux (a real terminal)
+# prometheus (promtool and the server), curl, and tmux (a real terminal);
+# libclang-rt-14-dev: the libFuzzer and ASan/UBSan runtimes of clang-14 for
+# make fuzz and make asan (clang only recommends it: some machines lack it)
 PKGS="make gcc libc6-dev pkg-config clang llvm libbpf-dev bpftool libelf-dev
 zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables groff-base bash
 dpkg-dev binutils lintian man-db libmicrohttpd-dev libncurses-dev prometheus
-curl tmux"
+curl tmux libclang-rt-14-dev"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) PKGS="$PKGS libbpf-tools bpftrace" ;;
