@@ -12,11 +12,13 @@ set -eu
 # groff-base (the man page check), bash (completion), and for make deb and
 # its test: dpkg-dev (dpkg-shlibdeps), binutils (strip), lintian, man-db;
 # libmicrohttpd (serve) and ncurses (the TUI), and for their tests a real
-# prometheus (promtool and the server), curl, and tmux (a real terminal)
+# prometheus (promtool and the server), curl, and tmux (a real terminal);
+# redis-server and redis-tools (the requests tests: a real one-at-a-time
+# protocol, redis-cli --pipe for pipelining)
 PKGS="make gcc libc6-dev pkg-config clang llvm libbpf-dev bpftool libelf-dev
 zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables groff-base bash
 dpkg-dev binutils lintian man-db libmicrohttpd-dev libncurses-dev prometheus
-curl tmux"
+curl tmux redis-server redis-tools"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) PKGS="$PKGS libbpf-tools bpftrace" ;;
