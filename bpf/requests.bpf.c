@@ -12,7 +12,8 @@
  *   the answer.
  *   client (connected out): the same with reads and writes swapped.
  *
- * An exchange ends at the next request or at close. A request not
+ * An exchange ends at the next request or when the socket is destroyed
+ * (tcp:tcp_destroy_sock, after the owner closed it). A request not
  * answered within request_timeout_ns is unanswered, one cut by close
  * sooner is reset; both are known when the socket next moves (the next
  * request or close): map iterators, which could sweep the state once per
@@ -22,8 +23,9 @@
  * Sockets get their state when they become ESTABLISHED
  * (sock:inet_sock_set_state): in sk storage for tp_btf (the tracepoints
  * hand us a trusted socket), in an LRU hash keyed by the socket's address
- * for raw_tp (which cannot use sk storage), deleted at TCP_CLOSE and
- * re-initialised at every ESTABLISHED, so a reused address starts afresh.
+ * for raw_tp (which cannot use sk storage), deleted when the socket is
+ * destroyed and re-initialised at every ESTABLISHED, so a reused address
+ * starts afresh.
  */
 #include "common.bpf.h"
 #include <bpf/bpf_endian.h>
@@ -39,7 +41,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT	2
 #define TCP_SYN_RECV	3
-#define TCP_CLOSE	7
 
 /* set by user space before load */
 const volatile __u64 request_timeout_ns = 30ULL * 1000 * 1000 * 1000;
@@ -333,9 +334,22 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		} else if (bpf_map_update_elem(&req_sk_hash, &key, &fresh, BPF_ANY)) {
 			count_drop(LS_DROP_REQ_SOCK);
 		}
-		return 0;
 	}
-	if (newstate != TCP_CLOSE)
+	return 0;
+}
+
+/*
+ * The socket is going away (the owner closed it, and TCP is done with
+ * it): not at TCP_CLOSE, which a socket reaches with data still unread
+ * (a client that half-closed gets the answer and the server's FIN
+ * together, enters TIME_WAIT, and only then reads the answer).
+ */
+static __always_inline int on_destroy(struct sock *sk, bool btf)
+{
+	struct req_sock *s;
+	__u64 key = (__u64)sk;
+
+	if (!sk)
 		return 0;
 	s = state_of(sk, btf);
 	if (!s)
@@ -371,6 +385,12 @@ int BPF_PROG(ls_req_state_btf, struct sock *sk, int oldstate, int newstate)
 	return on_set_state(sk, oldstate, newstate, true);
 }
 
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(ls_req_dstr_btf, struct sock *sk)
+{
+	return on_destroy(sk, true);
+}
+
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(ls_req_recv_raw, struct sock *sk, int ret, int flags)
 {
@@ -387,6 +407,12 @@ SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(ls_req_state_raw, struct sock *sk, int oldstate, int newstate)
 {
 	return on_set_state(sk, oldstate, newstate, false);
+}
+
+SEC("raw_tp/tcp_destroy_sock")
+int BPF_PROG(ls_req_dstr_raw, struct sock *sk)
+{
+	return on_destroy(sk, false);
 }
 
 GEN_PROGS

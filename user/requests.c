@@ -325,9 +325,11 @@ static const struct row_schema schema = {
 const struct coll_desc req_coll_desc = {
 	.name = "requests",
 	.needs = "tracepoints sock:sock_recv_length, sock:sock_send_length (6.5+),\n"
-		 "  sock:inet_sock_set_state; maps: sk storage (tp_btf) or LRU hash (raw_tp)\n"
+		 "  sock:inet_sock_set_state, tcp:tcp_destroy_sock; maps: sk storage (tp_btf) or "
+		 "LRU hash (raw_tp)\n"
 		 "  (req_sk_store, req_sk_hash), hash (req_stats, req_hist)",
-	.hooks = "sock:sock_recv_length, sock:sock_send_length and sock:inet_sock_set_state",
+	.hooks = "sock:sock_recv_length, sock:sock_send_length, sock:inet_sock_set_state and "
+		 "tcp:tcp_destroy_sock",
 	.schema = &schema,
 	.id_len = sizeof(struct req_key),
 	.maps = maps,
