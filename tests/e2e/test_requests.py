@@ -296,3 +296,35 @@ def test_no_requests_switches_the_collector_off():
     assert attached and "requests (" in attached[0], on.stderr
     attached = [l for l in off.stderr_lines() if l.startswith(lib.ATTACHED_PREFIX)]
     assert attached and "requests" not in attached[0] and "tcp (" in attached[0], off.stderr
+
+
+def test_serve_exports_request_families_with_direction_and_endpoint_labels():
+    import urllib.request
+    listen = free_port()
+    with Redis() as redis:
+        with lib.Agent("serve", "--listen", "127.0.0.1:%d" % listen, "-i", 0.5, "--port",
+                       redis.port, "--no-syscalls", "--no-sched") as a:
+            with redis.cli("-r", 30, "PING") as c:
+                c.wait()
+            time.sleep(1.2)
+            text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % listen,
+                                          timeout=5).read().decode()
+            r = a.stop()
+    assert r.rc == 0, r.describe()
+    def sample(family, value, *parts):
+        lines = [l for l in text.splitlines() if l.startswith(family + "{") and
+                 all(x in l for x in parts)]
+        assert len(lines) == 1 and lines[0].endswith(" %d" % value), \
+            "want one %s sample with %s = %d, got %r" % (family, parts, value, lines)
+
+    port = 'port="%d"' % redis.port
+    sample("latscope_request_duration_seconds_count", 30, 'comm="redis-server"',
+           'direction="server"', "l" + port)
+    sample("latscope_request_duration_seconds_count", 30, 'comm="redis-cli"',
+           'direction="client"', 'raddr="127.0.0.1"', "r" + port)
+    sample("latscope_requests_mixed_total", 0, 'comm="redis-server"', "l" + port)
+    for fam in ("requests_unanswered_total", "requests_reset_total"):
+        assert "# TYPE latscope_%s counter" % fam in text, fam
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
