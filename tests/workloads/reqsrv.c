@@ -17,6 +17,9 @@
  *                         halfclose: only the first request, then
  *                         shutdown(SHUT_WR), then its answer. Prints
  *                         "done N".
+ *   reqsrv pingpong N     N loopback round trips in one thread; prints
+ *                         "ns_per_round_trip X" (the cost probe of the
+ *                         README's Requests section)
  *   reqsrv hang PORT HOLD_MS
  *                         one connection, one request never answered,
  *                         closed after HOLD_MS. Prints "done 1".
@@ -224,6 +227,40 @@ static int hang(int port, int hold_ms)
 	return 0;
 }
 
+/* N loopback round trips of 64 bytes over one connection, both ends in
+ * this thread (no context switch: the cost of the hooks, not of waking) */
+static int pingpong(long n)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t al = sizeof(a);
+	int one = 1, ls = socket(AF_INET, SOCK_STREAM, 0), c, s;
+	char buf[64] = {0};
+	double t0;
+
+	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&a, &al))
+		die("listen");
+	c = dial(ntohs(a.sin_port));
+	s = accept(ls, NULL, NULL);
+	if (s < 0)
+		die("accept");
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	t0 = now_us();
+	for (long i = 0; i < n; i++) {
+		if (write(c, buf, sizeof(buf)) != sizeof(buf) ||
+		    read(s, buf, sizeof(buf)) != sizeof(buf) ||
+		    write(s, buf, sizeof(buf)) != sizeof(buf) ||
+		    read(c, buf, sizeof(buf)) != sizeof(buf))
+			die("round trip");
+	}
+	printf("ns_per_round_trip %.1f\n", (now_us() - t0) * 1e3 / n);
+	close(c);
+	close(s);
+	close(ls);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -231,6 +268,8 @@ int main(int argc, char **argv)
 		serve(atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "get"))
 		return get(atoi(argv[2]), argv[3], argc > 4 && !strcmp(argv[4], "halfclose"));
+	if (argc >= 3 && !strcmp(argv[1], "pingpong"))
+		return pingpong(atol(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "hang"))
 		return hang(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: reqsrv serve PORT | get PORT MS[,MS...] [halfclose] | "
