@@ -43,6 +43,10 @@ enum ls_drop {
 			       * (every program's recursion_misses) */
 	LS_DROP_RECORD,	      /* user space: intervals the flight recorder
 			       * could not write (disk full) */
+	LS_DROP_REQ,	      /* req_stats full */
+	LS_DROP_REQ_HIST,     /* req_hist full */
+	LS_DROP_REQ_SOCK,     /* no per-socket request state (storage or
+			       * req_sk_hash full: its exchanges are lost) */
 	LS_DROP_MAX,
 };
 
@@ -213,6 +217,47 @@ struct ls_owner {
 };
 
 /*
+ * requests: exchanges (a request and its answer) per socket, from turn
+ * taking on data transfer (bpf/requests.bpf.c). Rows are keyed by owner,
+ * direction and endpoint: the local port of server sockets, the remote
+ * address and port of client sockets.
+ */
+enum ls_req_dir {
+	LS_REQ_SERVER = 1, /* accepted: reads requests, writes answers */
+	LS_REQ_CLIENT = 2, /* connected out: writes requests, reads answers */
+};
+
+struct req_key {
+	__u32 pid; /* owner at the exchange's start (tgid) */
+	__u32 tid;
+	__u64 cgid;
+	__u8 raddr[16]; /* client sockets; IPv4 in the first 4 bytes */
+	__u16 rport;	/* client sockets, else 0 */
+	__u16 lport;	/* server sockets, else 0 */
+	__u16 family;	/* client sockets: AF_INET or AF_INET6; server: 0 */
+	__u8 dir;	/* enum ls_req_dir */
+	__u8 pad;
+};
+
+struct req_val {
+	__u64 count;	  /* exchanges timed (one at a time, answered) */
+	__u64 mixed;	  /* exchanges on sockets marked mixed: never timed */
+	__u64 unanswered; /* requests not answered within --request-timeout */
+	__u64 reset;	  /* exchanges cut by a close or reset mid-request */
+	__u64 started;	  /* exchanges begun: open = started - the four above */
+	__u64 bytes_in;	  /* of the exchanges that ended */
+	__u64 bytes_out;
+};
+
+/* req_hist: exchange latency, bucket in the key */
+struct req_hist_key {
+	struct req_key k;
+	__u16 bucket;
+	__u16 pad1;
+	__u32 pad2;
+};
+
+/*
  * `slow`: one ring-buffer record per syscall at or over the threshold.
  * sys_class (rodata, one byte per syscall number, filled by user space
  * from user/sysclass.c) says where the fd is and which calls are left out.
@@ -318,6 +363,10 @@ LS_STATIC_ASSERT(sizeof(struct conn_key) == 40, "conn_key layout");
 LS_STATIC_ASSERT(sizeof(struct conn_val) == 80, "conn_val layout");
 LS_STATIC_ASSERT(sizeof(struct conn_hist_key) == 48, "conn_hist_key layout");
 
+LS_STATIC_ASSERT(sizeof(struct req_key) == 40, "req_key layout");
+LS_STATIC_ASSERT(sizeof(struct req_val) == 56, "req_val layout");
+LS_STATIC_ASSERT(sizeof(struct req_hist_key) == 48, "req_hist_key layout");
+LS_STATIC_ASSERT(__builtin_offsetof(struct req_key, raddr) == LS_COMM_LEN, "owner bytes");
 LS_STATIC_ASSERT(sizeof(struct waits_key) == 24, "waits_key layout");
 LS_STATIC_ASSERT(sizeof(struct waits_val) == 64, "waits_val layout");
 LS_STATIC_ASSERT(sizeof(struct ls_waker) == 48, "ls_waker layout");

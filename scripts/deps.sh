@@ -14,11 +14,13 @@ set -eu
 # libmicrohttpd (serve) and ncurses (the TUI), and for their tests a real
 # prometheus (promtool and the server), curl, and tmux (a real terminal);
 # libclang-rt-14-dev: the libFuzzer and ASan/UBSan runtimes of clang-14 for
-# make fuzz and make asan (clang only recommends it: some machines lack it)
+# make fuzz and make asan (clang only recommends it: some machines lack it);
+# redis-server and redis-tools (the requests tests: a real one-at-a-time
+# protocol, redis-cli --pipe for pipelining)
 PKGS="make gcc libc6-dev pkg-config clang llvm libbpf-dev bpftool libelf-dev
 zlib1g-dev linux-libc-dev python3 util-linux iproute2 nftables groff-base bash
 dpkg-dev binutils lintian man-db libmicrohttpd-dev libncurses-dev prometheus
-curl tmux libclang-rt-14-dev"
+curl tmux libclang-rt-14-dev redis-server redis-tools"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) PKGS="$PKGS libbpf-tools bpftrace" ;;

@@ -72,6 +72,8 @@ int check__run(void)
 	printf("  %-36s %s\n", "tp_btf sock:inet_sock_set_state, tcp:*",
 	       yesno(btf && probe_tp_btf("inet_sock_set_state") &&
 		     probe_tp_btf("tcp_retransmit_skb") && probe_tp_btf("tcp_probe")));
+	printf("  %-36s %s\n", "tp_btf sock:sock_recv/send_length",
+	       yesno(btf && probe_tp_btf("sock_recv_length") && probe_tp_btf("sock_send_length")));
 	probe_release();
 	printf("  %-36s %s\n", "task storage map", yesno(probe_task_storage()));
 	printf("  %-36s %s\n", "per-CPU hash map", yesno(probe_percpu_hash()));

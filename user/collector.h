@@ -69,8 +69,9 @@ struct coll_opts {
 	struct coll_shared *shared;   /* NULL: nothing shared */
 	const struct tcp_filter *tcp; /* NULL: none */
 	enum attach_mode attach;
-	uint32_t max_keys; /* size of the collector's largest map; 0: default */
-	double interval_s; /* for idle-key expiry */
+	uint32_t max_keys;	     /* size of the collector's largest map; 0: default */
+	double interval_s;	     /* for idle-key expiry */
+	uint64_t request_timeout_ns; /* requests: unanswered after this; 0: default */
 };
 
 /* every skeleton's rodata starts with common.bpf.h's globals */

@@ -106,6 +106,7 @@ static int collectors__open(struct run *cs, const struct options *o, int cg_fd, 
 	co.tcp = &o->tcp;
 	co.attach = attach_mode_from_env();
 	co.interval_s = o->interval_ns / 1e9;
+	co.request_timeout_ns = o->request_timeout_ns;
 	co.slow = slow;
 	co.calls = slow || o->breakdown || o->threshold_set;
 	co.threshold_ns = slow || o->threshold_set ? o->threshold_ns : UINT64_MAX;

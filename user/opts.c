@@ -48,23 +48,26 @@ const char usage_text[] =
 	"      --sort FIELD        row order, largest first (default p99): p99, p50,\n"
 	"                          max, count, errors, time, or any sortable field\n"
 	"                          name (e.g. error_pct, runq_total, blocked_pct)\n"
-	"      --view syscalls|sched|tcp   show (and run) only this collector\n"
+	"      --view syscalls|sched|tcp|requests   show (and run) only this collector\n"
 	"      --breakdown         syscalls: share of latency on CPU, waiting for a\n"
 	"                          CPU and blocked (CPU%, RUNQ%, BLK%)\n"
 	"      --threshold DURATION   syscalls: count calls at least this long (OVER)\n"
-	"      --port PORT         tcp: only this remote port (local port of accepted\n"
-	"                          connections)\n"
-	"      --raddr ADDR[/N]    tcp: only remote addresses in this prefix\n"
+	"      --port PORT         tcp, requests: only this remote port (local port of\n"
+	"                          accepted connections)\n"
+	"      --raddr ADDR[/N]    tcp, requests: only remote addresses in this prefix\n"
+	"      --request-timeout DURATION   requests: a request not answered within\n"
+	"                          this is counted unanswered (default 30s)\n"
 	"      --rows N            at most N rows per interval in text mode\n"
 	"      --max-keys N        syscall_lat map entries (default: what fits in\n"
 	"                          28 MiB); the other maps scale with it\n"
-	"      --no-syscalls, --no-sched, --no-tcp   switch collectors off\n"
+	"      --no-syscalls, --no-sched, --no-tcp, --no-requests   switch\n"
+	"                          collectors off\n"
 	"      --stats             on a terminal: show BPF run time and events per second\n"
 	"                          in the header (enables kernel BPF run-time statistics\n"
 	"                          while latscope runs)\n"
 	"      --no-color          on a terminal: no colours (so does NO_COLOR)\n"
 	"\n"
-	"On a terminal top is interactive: 1 2 3 views, s sort, g group, / filter,\n"
+	"On a terminal top is interactive: 1-4 views, s sort, g group, / filter,\n"
 	"i idle waits, p pause, +/- interval, Enter details, ? help, q quit.\n"
 	"\n"
 	"slow:\n"
@@ -127,6 +130,8 @@ enum {
 	OPT_NO_SYSCALLS,
 	OPT_NO_SCHED,
 	OPT_NO_TCP,
+	OPT_NO_REQUESTS,
+	OPT_REQUEST_TIMEOUT,
 	OPT_VERSION,
 	OPT_PORT,
 	OPT_RADDR,
@@ -167,6 +172,8 @@ static const struct option long_opts[] = {
 	{"no-syscalls", no_argument, NULL, OPT_NO_SYSCALLS},
 	{"no-sched", no_argument, NULL, OPT_NO_SCHED},
 	{"no-tcp", no_argument, NULL, OPT_NO_TCP},
+	{"no-requests", no_argument, NULL, OPT_NO_REQUESTS},
+	{"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"raddr", required_argument, NULL, OPT_RADDR},
 	{"keep-privileges", no_argument, NULL, OPT_KEEP_PRIVS},
@@ -322,6 +329,7 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 	o->interval_ns = 1000000000ULL;
 	o->max_rows = -1;
 	o->threshold_ns = 10000000ULL;
+	o->request_timeout_ns = 30000000000ULL;
 	o->max_rate = 2000;
 	o->listen = "127.0.0.1:9580";
 	o->max_connections = 1024;
@@ -404,7 +412,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			break;
 		case OPT_VIEW:
 			if (!coll_by_name(optarg))
-				BAD("invalid --view '%s': want syscalls, sched or tcp", optarg);
+				BAD("invalid --view '%s': want syscalls, sched, tcp or requests",
+				    optarg);
 			o->view = optarg;
 			break;
 		case OPT_ROWS:
@@ -434,6 +443,15 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_BREAKDOWN: o->breakdown = true; break;
 		case OPT_STATS: o->stats = true; break;
 		case OPT_NO_COLOR: o->no_color = true; break;
+		case OPT_REQUEST_TIMEOUT:
+			if (parse_duration(optarg, 1000000000ULL, &o->request_timeout_ns) ||
+			    o->request_timeout_ns < 1000000ULL ||
+			    o->request_timeout_ns > 86400000000000ULL)
+				BAD("invalid --request-timeout '%s': want a duration from 1ms to "
+				    "1d "
+				    "(e.g. 30s)",
+				    optarg);
+			break;
 		case OPT_THRESHOLD:
 			o->threshold_set = true;
 			if (!strcmp(optarg, "0"))
@@ -530,6 +548,7 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_NO_SYSCALLS:
 		case OPT_NO_SCHED:
 		case OPT_NO_TCP:
+		case OPT_NO_REQUESTS:
 			/* --no-NAME: the option's own name says which collector */
 			if (o->noff < (int)ARRAY_SIZE(o->off))
 				o->off[o->noff++] = long_opts[idx].name + 3;

@@ -19,8 +19,9 @@ struct options {
 	const char *comm;
 	const char *cgroup;
 	enum ls_by by;
-	bool by_set;	       /* --by given */
-	struct tcp_filter tcp; /* --port, --raddr */
+	bool by_set;		     /* --by given */
+	struct tcp_filter tcp;	     /* --port, --raddr */
+	uint64_t request_timeout_ns; /* --request-timeout */
 	bool json;
 	const char *off[8]; /* collectors switched off (--no-NAME) */
 	int noff;

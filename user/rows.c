@@ -18,6 +18,9 @@ const char *const drop_names[LS_DROP_MAX] = {
 	[LS_DROP_NO_SWITCH_IN] = "switch_in_missing",
 	[LS_DROP_RECURSION] = "recursion_misses",
 	[LS_DROP_RECORD] = "record",
+	[LS_DROP_REQ] = "req_stats",
+	[LS_DROP_REQ_HIST] = "req_hist",
+	[LS_DROP_REQ_SOCK] = "req_sock_state",
 };
 
 void *table__add(struct table *t)

@@ -826,7 +826,7 @@ static void draw_details(struct tui *t, int y0, int h, const struct interval *iv
 static const char *const help_text[] = {
 	"latscope top: keys",
 	"",
-	"  1 2 3, Tab      view: syscalls, sched, tcp (Shift-Tab: back)",
+	"  1-4, Tab        view: syscalls, sched, tcp, requests (Shift-Tab: back)",
 	"  s / S           sort by the next / previous sortable field (marked ARROW)",
 	"  g               group rows: GROUPS",
 	"  /               filter by comm or service substring (Enter applies,",
@@ -948,7 +948,7 @@ static void draw(struct tui *t)
 		put(t, status, 0, t->msg, COLS - 1, A_BOLD);
 	} else {
 		put(t, status, 0,
-		    "q quit  ? help  1-3/Tab view  s/S sort  g group  / filter  i idle  p pause  "
+		    "q quit  ? help  1-4/Tab view  s/S sort  g group  / filter  i idle  p pause  "
 		    "+/- interval  Enter details",
 		    COLS - 1, A_DIM);
 	}

@@ -126,7 +126,7 @@ def test_check_reports_syscalls_collector_verdict_ok():
 
 
 def test_check_loads_and_attaches_both_tp_btf_and_raw_tp_variants():
-    for collector in ("syscalls", "sched"):
+    for collector in ("syscalls", "sched", "requests"):
         _, section = _check_section(collector)
         for variant in ("tp_btf", "raw_tp"):
             lines = [line for line in section if line.split()[:1] == [variant]]
