@@ -596,7 +596,8 @@ int coll__collect(struct coll *c, struct names *names, struct interval *iv)
 	if (c->nlate &&
 	    array_grow((void **)&c->deltas, &c->deltas_cap, c->nlate, sizeof(*c->deltas)))
 		return -ENOMEM;
-	memcpy(c->deltas, c->late, c->nlate * sizeof(*c->late));
+	if (c->nlate)
+		memcpy(c->deltas, c->late, c->nlate * sizeof(*c->late));
 	c->ndeltas = c->nlate;
 	c->nlate = 0;
 	for (m = 0; m < d->nmaps; m++) {
@@ -620,7 +621,8 @@ int coll__collect(struct coll *c, struct names *names, struct interval *iv)
 	/* every map's changes, merged by row identity: a change seen in any
 	 * one of them makes (or adds to) the row */
 	g_id_len = d->id_len;
-	qsort(c->deltas, c->ndeltas, sizeof(*c->deltas), delta_cmp);
+	if (c->ndeltas)
+		qsort(c->deltas, c->ndeltas, sizeof(*c->deltas), delta_cmp);
 	for (i = 0; i < c->ndeltas; i = j) {
 		void *row;
 

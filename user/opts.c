@@ -287,6 +287,7 @@ int parse_time(const char *s, uint64_t now_ns, uint64_t *out)
 	{
 		uint64_t frac = 0, scale = 1000000000ULL;
 		long off = 0;
+		int mday;
 		time_t t;
 
 		if (*p == '.') {
@@ -310,8 +311,19 @@ int parse_time(const char *s, uint64_t now_ns, uint64_t *out)
 		}
 		if (*p)
 			return -EINVAL;
+		mday = tm.tm_mday;
 		t = timegm(&tm);
-		if (t == (time_t)-1 || t - off < 0)
+		/* timegm() moves an impossible date on (Feb 31 is Mar 2/3) */
+		if (t != (time_t)-1 && tm.tm_sec < 60) {
+			struct tm chk;
+
+			gmtime_r(&t, &chk);
+			if (chk.tm_mday != mday)
+				return -EINVAL;
+		}
+		/* nanoseconds since 1970 in 64 bits: up to the year 2554 */
+		if (t == (time_t)-1 || t - off < 0 ||
+		    (uint64_t)(t - off) >= UINT64_MAX / 1000000000ULL)
 			return -EINVAL;
 		*out = (uint64_t)(t - off) * 1000000000ULL + frac;
 	}
@@ -534,16 +546,16 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_AT:
 			at = optarg;
 			if (parse_time(optarg, run_realtime_ns(), &o->at_ns))
-				BAD("invalid %s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
+				BAD("invalid --%s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
 				    "(e.g. 14:03, -15m)",
-				    name, optarg);
+				    long_opts[idx].name, optarg);
 			break;
 		case OPT_UNTIL:
 			until = optarg;
 			if (parse_time(optarg, run_realtime_ns(), &o->until_ns))
-				BAD("invalid %s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
+				BAD("invalid --%s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
 				    "(e.g. 14:10, -5m)",
-				    name, optarg);
+				    long_opts[idx].name, optarg);
 			break;
 		case OPT_NO_SYSCALLS:
 		case OPT_NO_SCHED:
@@ -558,7 +570,12 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_VERSION: o->version = true; break;
 		case ':': BAD("option '%s' needs a value", name);
 		case '?':
-		default: BAD("unknown option '%s' (see --help)", name);
+		default:
+			/* an unknown short option, maybe inside a cluster: optopt
+			 * is it (for a long one, 0 or the option's val) */
+			if (optopt && optopt < 256 && !strchr("inpvh", optopt))
+				BAD("unknown option '-%c' (see --help)", optopt);
+			BAD("unknown option '%s' (see --help)", name);
 		}
 	}
 	if (optind < argc)

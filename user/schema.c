@@ -328,7 +328,8 @@ void interval__sort(struct interval *iv, const char *sort)
 		sort_ctx.s = s;
 		sort_ctx.f = f;
 		sort_ctx.iv = iv;
-		qsort(tb->rows, tb->n, tb->row_size, sort_cmp);
+		if (tb->n)
+			qsort(tb->rows, tb->n, tb->row_size, sort_cmp);
 	}
 }
 
@@ -423,7 +424,8 @@ static int merge_field(struct interval *iv, const struct field *f, void *dst, co
 					return -ENOMEM;
 			}
 		}
-		qsort(iv->errs + start, iv->nerrs - start, sizeof(*iv->errs), errno_desc);
+		if (iv->nerrs - start > 1)
+			qsort(iv->errs + start, iv->nerrs - start, sizeof(*iv->errs), errno_desc);
 		ld->off = (uint32_t)start;
 		ld->n = (uint32_t)(iv->nerrs - start);
 		return 0;
@@ -490,7 +492,8 @@ static int group_by(struct interval *iv, enum ls_by by, int (*cmp)(const void *,
 		size_t out = 0;
 
 		sort_ctx.s = s;
-		qsort(tb->rows, tb->n, tb->row_size, cmp);
+		if (tb->n)
+			qsort(tb->rows, tb->n, tb->row_size, cmp);
 		for (size_t i = 0; i < tb->n; i++) {
 			void *r = table__row(tb, i), *dst = table__row(tb, out ? out - 1 : 0);
 

@@ -178,7 +178,8 @@ static int to_row(struct coll *c, void *row, const struct coll_delta *d, size_t 
 		}
 	}
 	r->errs.n = (uint32_t)(iv->nerrs - r->errs.off);
-	qsort(iv->errs + r->errs.off, r->errs.n, sizeof(*iv->errs), errno_desc);
+	if (r->errs.n > 1)
+		qsort(iv->errs + r->errs.off, r->errs.n, sizeof(*iv->errs), errno_desc);
 	for (i = 0; i < nb; i++)
 		r->count += bins[i].count;
 	interval__set_hist(iv, &r->lat, nb);
