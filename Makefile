@@ -151,7 +151,7 @@ deb: $(BUILD)/latscope
 	$(Q)scripts/mkdeb.sh $(VERSION)
 
 # the kernel's style, see .clang-format (vmlinux.h is generated)
-FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c tests/workloads/*.h
+FORMAT_SRCS := $(filter-out bpf/vmlinux.h,$(wildcard bpf/*.c bpf/*.h)) user/*.c user/*.h 	       tests/unit/*.c tests/unit/*.h tests/tools/*.c tests/workloads/*.c tests/workloads/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 format:
 	clang-format -i $(FORMAT_SRCS)

@@ -10,10 +10,11 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
- * Parse a duration such as "10ms", "500us", "1.5s", "250ns". A bare number
- * means def_unit_ns units (e.g. 1e9 for seconds). On success stores
- * nanoseconds in *ns and returns 0; returns -EINVAL on malformed input and
- * -ERANGE when the value is not in (0, 1 day]. *ns is untouched on error.
+ * Parse a duration such as "10ms", "500us", "1.5s", "250ns", "10m", "1h",
+ * "7d". A bare number means def_unit_ns units (e.g. 1e9 for seconds). On
+ * success stores nanoseconds in *ns and returns 0; returns -EINVAL on
+ * malformed input and -ERANGE when the value is not in (0, 366 days] (each
+ * option then checks its own range). *ns is untouched on error.
  */
 int parse_duration(const char *s, uint64_t def_unit_ns, uint64_t *ns);
 
