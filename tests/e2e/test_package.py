@@ -31,7 +31,9 @@ def test_deb_passes_lintian_installs_runs_and_removes_cleanly():
     assert not tags, "lintian on %s:\n%s" % (os.path.basename(deb), "\n".join(tags))
     fields = _run("dpkg-deb", "-f", deb, "Package", "Version", "Depends")
     assert "libbpf" in fields and "libc6" in fields, "Depends lacks the linked libraries: %s" % fields
-    if subprocess.run(["dpkg", "-s", "latscope"], capture_output=True).returncode == 0:
+    st = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "latscope"], capture_output=True,
+                        text=True).stdout
+    if "ok installed" in st:
         raise lib.Skip("a latscope package is installed on this host: not replacing it")
     try:
         _run("dpkg", "-i", deb)
@@ -45,5 +47,13 @@ def test_deb_passes_lintian_installs_runs_and_removes_cleanly():
         subprocess.run(["dpkg", "-r", "latscope"], capture_output=True, timeout=120)
     left = [f for f in FILES if os.path.exists(f)] + glob.glob("/usr/share/doc/latscope*")
     assert not left, "dpkg -r left %s behind" % left
+    # with maintainer scripts (the service) -r keeps the package known until
+    # purged; purge forgets it, and the unit's enablement state with it
+    _run("dpkg", "--purge", "latscope")
+    st = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "latscope"], capture_output=True,
+                        text=True).stdout
+    assert "config-files" not in st and "installed" not in st, "after purge: %r" % st
+    left = glob.glob("/var/lib/systemd/deb-systemd-helper-enabled/*latscope*")
+    assert not left, "purge left %s behind" % left
     return "%s: lintian clean; installed, ran --version and man, removed cleanly" % (
         os.path.basename(deb))
