@@ -101,6 +101,9 @@ const char usage_text[] =
 	"      --from TIME, --to TIME   report: the window (--to defaults to now)\n"
 	"                          TIME: RFC 3339, HH:MM[:SS] today (local), or\n"
 	"                          -DURATION ago (e.g. -15m)\n"
+	"      --resolution auto|DURATION  report: read only the roll-up tier of at\n"
+	"                          most DURATION (1s, 10s, 1m: the window rounded to\n"
+	"                          it); auto (default): the coarsest inside the window\n"
 	"\n"
 	"Examples:\n"
 	"  latscope                              every process, refreshed each second\n"
@@ -155,6 +158,7 @@ enum {
 	OPT_REPLAY,
 	OPT_AT,
 	OPT_UNTIL,
+	OPT_RESOLUTION,
 };
 
 static const struct option long_opts[] = {
@@ -198,6 +202,7 @@ static const struct option long_opts[] = {
 	{"from", required_argument, NULL, OPT_AT},
 	{"until", required_argument, NULL, OPT_UNTIL},
 	{"to", required_argument, NULL, OPT_UNTIL},
+	{"resolution", required_argument, NULL, OPT_RESOLUTION},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -332,7 +337,7 @@ int parse_time(const char *s, uint64_t now_ns, uint64_t *out)
 
 int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_len)
 {
-	const char *at = NULL, *until = NULL;
+	const char *at = NULL, *until = NULL, *resolution = NULL;
 	int c, idx;
 	uint64_t v;
 
@@ -557,6 +562,16 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 				    "(e.g. 14:10, -5m)",
 				    long_opts[idx].name, optarg);
 			break;
+		case OPT_RESOLUTION:
+			if (!strcmp(optarg, "auto"))
+				o->resolution_ns = 0;
+			else if (parse_duration(optarg, 1000000000ULL, &o->resolution_ns) ||
+				 !o->resolution_ns)
+				BAD("invalid --resolution '%s': want auto or a duration (e.g. 1s, "
+				    "10s, 1m)",
+				    optarg);
+			resolution = optarg;
+			break;
 		case OPT_NO_SYSCALLS:
 		case OPT_NO_SCHED:
 		case OPT_NO_TCP:
@@ -582,6 +597,8 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		BAD("unexpected argument '%s' (see --help)", argv[optind]);
 	if (o->help || o->version)
 		return 0;
+	if (resolution && strcmp(o->cmd, "report"))
+		BAD("--resolution is an option of report");
 	if (o->record && strcmp(o->cmd, "serve"))
 		BAD("--record is an option of serve (latscope record records alone)");
 	if (o->replay && strcmp(o->cmd, "top"))

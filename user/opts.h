@@ -45,6 +45,7 @@ struct options {
 	bool record;		  /* serve --record */
 	bool replay;		  /* top --replay */
 	uint64_t at_ns, until_ns; /* top --replay, report: CLOCK_REALTIME; 0: unset */
+	uint64_t resolution_ns;	  /* report: read the tier of at most this; 0: auto */
 	bool stats;		  /* top TUI, serve: BPF run-time statistics */
 	bool no_color;		  /* top TUI: no colours (so does a non-empty NO_COLOR) */
 	int verbose;

@@ -366,7 +366,8 @@ struct rec_enc *rec_enc__new(const struct rec_header *h)
 	if (!e)
 		return NULL;
 	e->h = *h;
-	e->h.version = REC_VERSION;
+	/* version 2 only adds roll-up frames' interval count */
+	e->h.version = h->rollup_ns ? REC_VERSION : REC_VERSION_IV;
 	return e;
 }
 
@@ -389,7 +390,7 @@ int rec_enc__header(struct rec_enc *e, struct rec_buf *out)
 	const struct rec_header *h = &e->h;
 	int err = -ENOMEM;
 
-	le32(ver, REC_VERSION);
+	le32(ver, h->version);
 	if (put(out, REC_MAGIC, 8) || put(out, ver, 4))
 		goto out;
 	if (put_str(&p, h->host, strlen(h->host)) || put_str(&p, h->kernel, strlen(h->kernel)) ||
@@ -400,6 +401,10 @@ int rec_enc__header(struct rec_enc *e, struct rec_buf *out)
 		if (put_str(&p, h->kinds[i].name, strlen(h->kinds[i].name)) ||
 		    put_var(&p, h->kinds[i].hash) || put_var(&p, h->kinds[i].row_size))
 			goto out;
+	/* after the kinds, so a reader that stops there (the first version
+	 * 1 reader) still reads the header: 0, the base tier, if absent */
+	if (put_var(&p, h->rollup_ns))
+		goto out;
 	err = frame(out, REC_T_HEADER, &p);
 out:
 	rec_buf__free(&p);
@@ -559,6 +564,8 @@ static int enc_interval(struct rec_enc *e, const struct interval *iv, struct rec
 	for (size_t i = 0; i < LS_DROP_MAX; i++)
 		if (put_var(&e->raw, iv->drops[i]))
 			return -ENOMEM;
+	if (e->h.version >= 2 && put_var(&e->raw, iv->nintervals ? iv->nintervals : 1))
+		return -ENOMEM;
 	if (put_var(&e->raw, e->d.n) || put_var(&e->raw, e->d.npend - e->d.n))
 		return -ENOMEM;
 	for (size_t i = e->d.n; i < e->d.npend; i++)
@@ -683,6 +690,8 @@ static int parse_header(struct rec_reader *r, const uint8_t *p, uint32_t n,
 		k->hash = (uint32_t)get_var(&c);
 		k->row_size = (uint32_t)get_var(&c);
 	}
+	if (!c.bad && c.p < c.end)
+		h->rollup_ns = get_var(&c);
 	if (c.bad || !h->interval_ns) {
 		snprintf(why, why_len, "its header is corrupt");
 		return -EINVAL;
@@ -724,8 +733,8 @@ struct rec_reader *rec_reader__new(const void *data, size_t len,
 		goto bad;
 	}
 	r->h.version = get_le32(r->data + 8);
-	if (r->h.version != REC_VERSION) {
-		snprintf(why, why_len, "recorded in format version %u; this latscope reads %u",
+	if (r->h.version < 1 || r->h.version > REC_VERSION) {
+		snprintf(why, why_len, "recorded in format version %u; this latscope reads 1 to %u",
 			 r->h.version, REC_VERSION);
 		goto bad;
 	}
@@ -899,6 +908,9 @@ static int decode_interval(struct rec_reader *r, const uint8_t *p, uint32_t n, s
 		if (i < LS_DROP_MAX) /* drop kinds a later version added: left out */
 			iv->drops[i] = d;
 	}
+	if (r->h.version >= 2)
+		iv->nintervals = get_var(&c);
+	iv->rollup_s = r->h.rollup_ns / 1e9;
 	first = get_var(&c);
 	nnew = get_var(&c);
 	/* the strings must follow on from the ones this reader has: a frame

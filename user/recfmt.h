@@ -20,8 +20,9 @@
 #include <stdint.h>
 #include "rows.h"
 
-#define REC_MAGIC	"LATSCREC" /* 8 bytes, then the version (u32 LE) */
-#define REC_VERSION	1
+#define REC_MAGIC	"LATSCREC"  /* 8 bytes, then the version (u32 LE) */
+#define REC_VERSION	2	    /* the newest read; interval segments are still written as 1 */
+#define REC_VERSION_IV	1	    /* tier 0 (interval frames): what the first reader reads */
 #define REC_FRAME_MAGIC 0x4652534cu /* "LSRF" little-endian */
 #define REC_FRAME_HDR	13	    /* magic, length, crc, type */
 #define REC_FRAME_MAX	(64u << 20) /* a longer length is corruption */
@@ -31,6 +32,7 @@
 enum rec_frame_type {
 	REC_T_HEADER = 1,
 	REC_T_INTERVAL = 2,
+	REC_T_SLOW = 3, /* slow-call events (record --slow-threshold) */
 };
 
 struct rec_kind {
@@ -47,6 +49,7 @@ struct rec_header {
 	uint64_t start_ns;    /* CLOCK_REALTIME when the segment was opened */
 	uint64_t interval_ns; /* the recorder's -i */
 	enum ls_by by;	      /* the recorded key */
+	uint64_t rollup_ns;   /* a roll-up tier's window length; 0: interval frames */
 	size_t nkinds;
 	struct rec_kind kinds[REC_MAX_KINDS];
 };

@@ -93,6 +93,7 @@ void interval__reset(struct interval *iv)
 	iv->nerrs = 0;
 	iv->nculprits = 0;
 	memset(iv->drops, 0, sizeof(iv->drops));
+	iv->nintervals = 0;
 }
 
 void interval__free(struct interval *iv)

@@ -69,8 +69,10 @@ struct interval {
 	uint64_t realtime_ns; /* when the interval ended */
 	double interval_s;    /* measured length */
 	enum ls_by by;
-	bool replay;	 /* read back from a recording (recfmt.h) */
-	unsigned groups; /* optional field groups shown (schema.h FG_*) */
+	bool replay;	     /* read back from a recording (recfmt.h) */
+	uint64_t nintervals; /* intervals merged in it (a roll-up); 0: one */
+	double rollup_s;     /* replay: the roll-up tier it was read from; 0: none */
+	unsigned groups;     /* optional field groups shown (schema.h FG_*) */
 	struct table tables[IV_MAX_TABLES];
 	size_t ntables;
 	struct hbin *bins;

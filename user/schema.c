@@ -360,6 +360,11 @@ static int group_process_cmp(const void *a, const void *b)
 	return key_cmp(sort_ctx.s, a, b);
 }
 
+static int group_thread_cmp(const void *a, const void *b)
+{
+	return id_cmp(sort_ctx.s, a, b);
+}
+
 static int errno_desc(const void *a, const void *b)
 {
 	const struct errno_count *x = a, *y = b;
@@ -478,6 +483,7 @@ static void group_id(struct row_id *id, enum ls_by by)
 		id->pid = id->tid = 0;
 		memset(id->comm, 0, sizeof(id->comm));
 		break;
+	case LS_BY_THREAD: break;
 	default: id->tid = 0; break;
 	}
 }
@@ -526,4 +532,9 @@ int interval__group_by_cgroup(struct interval *iv)
 int interval__group_by_process(struct interval *iv)
 {
 	return group_by(iv, LS_BY_PROCESS, group_process_cmp);
+}
+
+int interval__group_by_thread(struct interval *iv)
+{
+	return group_by(iv, LS_BY_THREAD, group_thread_cmp);
 }

@@ -175,6 +175,10 @@ int interval__group_by_cgroup(struct interval *iv);
  * process rows (tid cleared). 0 or -ENOMEM. */
 int interval__group_by_process(struct interval *iv);
 
+/* The same for the rows of one thread (pid and tid): rows of one key
+ * from several intervals become one (the recorder's roll-ups). */
+int interval__group_by_thread(struct interval *iv);
+
 /* offsetof-style helpers for field tables */
 #define FIELD_AT(type, member) .off = offsetof(type, member), .size = sizeof(((type *)0)->member)
 

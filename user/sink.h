@@ -20,12 +20,25 @@ int sink_text__render(FILE *f, const struct interval *iv, const struct text_opts
 /* one NDJSON "interval" object per call, every table. 0 or -errno. */
 int sink_json__render(FILE *f, const struct interval *iv);
 
+struct jw;
+
+/* what a report says beside its rows */
+struct report_info {
+	uint64_t from_ns;
+	size_t nintervals;
+	size_t ntiers; /* the recording's tiers: frame length, frames read */
+	double tier_s[4];
+	size_t tier_frames[4];
+	/* the "slow" array's members; NULL: none */
+	void (*slow_json)(struct jw *w, void *ctx);
+	void *ctx;
+};
+
 /*
  * iv as one NDJSON "report" object (DESIGN.md section 5): a recorded window
- * merged, from from_ns to iv->realtime_ns, over nintervals intervals.
- * 0 or -errno.
+ * merged, from ri->from_ns to iv->realtime_ns. 0 or -errno.
  */
-int sink_json__report(FILE *f, const struct interval *iv, uint64_t from_ns, size_t nintervals);
+int sink_json__report(FILE *f, const struct interval *iv, const struct report_info *ri);
 
 /* "process", "thread", "cgroup", "comm" */
 const char *sink_by_name(enum ls_by by);

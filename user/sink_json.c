@@ -167,28 +167,40 @@ const char *sink_by_name(enum ls_by by)
 
 int sink_json__render(FILE *f, const struct interval *iv)
 {
-	return sink_json__report(f, iv, 0, 0);
+	return sink_json__report(f, iv, NULL);
 }
 
-int sink_json__report(FILE *f, const struct interval *iv, uint64_t from_ns, size_t nintervals)
+int sink_json__report(FILE *f, const struct interval *iv, const struct report_info *ri)
 {
 	char ts[40];
 	struct jw w;
 
 	jw_init(&w, f);
 	jw_obj_start(&w, NULL);
-	if (from_ns) {
+	if (ri) {
 		jw_str(&w, "type", "report");
-		jw_str(&w, "from", fmt_rfc3339(from_ns, ts, sizeof(ts)));
+		jw_str(&w, "from", fmt_rfc3339(ri->from_ns, ts, sizeof(ts)));
 		jw_str(&w, "to", fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)));
 		jw_str(&w, "key", sink_by_name(iv->by));
-		jw_uint(&w, "intervals", nintervals);
+		jw_uint(&w, "intervals", ri->nintervals);
+		jw_arr_start(&w, "tiers");
+		for (size_t i = 0; i < ri->ntiers; i++) {
+			jw_obj_start(&w, NULL);
+			jw_num(&w, "length_s", ri->tier_s[i]);
+			jw_uint(&w, "frames", ri->tier_frames[i]);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
 	} else {
 		jw_str(&w, "type", "interval");
 		jw_str(&w, "time", fmt_rfc3339(iv->realtime_ns, ts, sizeof(ts)));
 	}
 	if (iv->replay)
 		jw_bool(&w, "replay", true);
+	if (iv->replay && !ri && iv->rollup_s > 0) { /* a roll-up tier's frame */
+		jw_num(&w, "rollup_s", iv->rollup_s);
+		jw_uint(&w, "intervals", iv->nintervals);
+	}
 	jw_num(&w, "interval_s", iv->interval_s);
 	{
 		size_t idle = 0;
@@ -215,8 +227,10 @@ int sink_json__report(FILE *f, const struct interval *iv, uint64_t from_ns, size
 	for (size_t i = 0; i < LS_DROP_MAX; i++)
 		jw_uint(&w, drop_names[i], iv->drops[i]);
 	jw_obj_end(&w);
-	if (from_ns) { /* slow calls are not recorded yet (README changelog) */
+	if (ri) {
 		jw_arr_start(&w, "slow");
+		if (ri->slow_json)
+			ri->slow_json(&w, ri->ctx);
 		jw_arr_end(&w);
 	}
 	jw_obj_end(&w);

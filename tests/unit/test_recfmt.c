@@ -443,3 +443,48 @@ TEST_CASE(test_recfmt_corrupt_bytes_are_skipped_never_misread)
 	interval__free(&got);
 	rec_buf__free(&seg);
 }
+
+/* a roll-up segment is version 2 (its frames carry their interval count),
+ * an interval segment still version 1; both read back exactly */
+TEST_CASE(test_recfmt_rollup_segment_is_version_2_and_interval_segment_version_1)
+{
+	struct interval iv = {}, got = {};
+	char why[200];
+
+	setup_kinds();
+	for (int tier = 0; tier < 2; tier++) {
+		struct rec_header h = test_header();
+		struct rec_buf seg = {}, fr = {};
+		struct rec_enc *e;
+		struct rec_reader *r;
+		const char *d;
+		uint32_t ver;
+
+		h.rollup_ns = tier ? 10000000000ULL : 0;
+		e = rec_enc__new(&h);
+		ASSERT(e && !rec_enc__header(e, &seg), "header");
+		make_interval(&iv, h.start_ns + 10000000000ULL, 30);
+		iv.nintervals = tier ? 20 : 0;
+		ASSERT(!rec_enc__interval(e, &iv, &fr), "encode");
+		rec_enc__commit(e);
+		ASSERT(!array_grow((void **)&seg.p, &seg.cap, seg.n + fr.n, 1), "ENOMEM");
+		memcpy(seg.p + seg.n, fr.p, fr.n);
+		seg.n += fr.n;
+		memcpy(&ver, seg.p + 8, 4);
+		ASSERT_EQ_U64(ver, tier ? 2 : 1, "format version written");
+		r = rec_reader__new(seg.p, seg.n, kinds, nkinds, why, sizeof(why));
+		ASSERT(r, "reader: %s", why);
+		ASSERT_EQ_U64(rec_reader__header(r)->rollup_ns, h.rollup_ns, "roll-up length");
+		ASSERT(rec_reader__next(r, &got) == 1, "no frame read back");
+		d = iv_diff(&iv, &got, why, sizeof(why));
+		ASSERT(!d, "tier %d: %s", tier, d);
+		ASSERT_EQ_U64(got.nintervals, tier ? 20 : 0, "intervals of the frame");
+		ASSERT(got.rollup_s == (tier ? 10.0 : 0.0), "rollup_s %g", got.rollup_s);
+		rec_reader__free(r);
+		rec_enc__free(e);
+		rec_buf__free(&seg);
+		rec_buf__free(&fr);
+	}
+	interval__free(&iv);
+	interval__free(&got);
+}
