@@ -161,7 +161,7 @@ enum {
 	OPT_RESOLUTION,
 };
 
-static const struct option long_opts[] = {
+const struct option opts_long_options[] = {
 	{"interval", required_argument, NULL, 'i'},
 	{"count", required_argument, NULL, 'n'},
 	{"pid", required_argument, NULL, 'p'},
@@ -368,7 +368,7 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 	}
 	optind = 0; /* not 1: glibc forgets the previous argv only on 0 */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:n:p:vh", long_opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:n:p:vh", opts_long_options, &idx)) != -1) {
 		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 
 		switch (c) {
@@ -553,14 +553,14 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 			if (parse_time(optarg, run_realtime_ns(), &o->at_ns))
 				BAD("invalid --%s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
 				    "(e.g. 14:03, -15m)",
-				    long_opts[idx].name, optarg);
+				    opts_long_options[idx].name, optarg);
 			break;
 		case OPT_UNTIL:
 			until = optarg;
 			if (parse_time(optarg, run_realtime_ns(), &o->until_ns))
 				BAD("invalid --%s '%s': want RFC 3339, HH:MM[:SS] or -DURATION "
 				    "(e.g. 14:10, -5m)",
-				    long_opts[idx].name, optarg);
+				    opts_long_options[idx].name, optarg);
 			break;
 		case OPT_RESOLUTION:
 			if (!strcmp(optarg, "auto"))
@@ -578,7 +578,7 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 		case OPT_NO_REQUESTS:
 			/* --no-NAME: the option's own name says which collector */
 			if (o->noff < (int)ARRAY_SIZE(o->off))
-				o->off[o->noff++] = long_opts[idx].name + 3;
+				o->off[o->noff++] = opts_long_options[idx].name + 3;
 			break;
 		case 'v': o->verbose++; break;
 		case 'h': o->help = true; break;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <getopt.h>
 #include "latscope.h"
 #include "collector.h"
 #include "prom.h"
@@ -66,5 +67,9 @@ int opts_parse(struct options *o, int argc, char **argv, char *err, size_t err_l
 int parse_time(const char *s, uint64_t now_ns, uint64_t *out);
 
 extern const char usage_text[];
+
+/* the long options (getopt_long's table, {} at the end): for tools that
+ * must know them all, such as the option fuzzer */
+extern const struct option opts_long_options[];
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <getopt.h>
 #include <string.h>
 #include <sys/socket.h>
 #include "collector.h"
@@ -28,49 +29,16 @@ FUZZ_HARNESS_BEGIN
 
 /* the long options of DESIGN.md section 4 (a stale list only weakens the
  * "unknown option" check, it cannot make it fail) */
-static const char *const long_names[] = {
-	"interval",
-	"count",
-	"pid",
-	"comm",
-	"cgroup",
-	"by",
-	"json",
-	"sort",
-	"view",
-	"rows",
-	"max-keys",
-	"no-syscalls",
-	"no-sched",
-	"no-tcp",
-	"port",
-	"raddr",
-	"keep-privileges",
-	"all",
-	"threshold",
-	"syscall",
-	"max-rate",
-	"breakdown",
-	"listen",
-	"max-series",
-	"series-ttl",
-	"buckets",
-	"max-connections",
-	"stats",
-	"no-color",
-	"dir",
-	"max-size",
-	"max-age",
-	"record",
-	"replay",
-	"at",
-	"from",
-	"until",
-	"to",
-	"verbose",
-	"help",
-	"version",
-};
+/* every long option, from the parser's own table (never a copy that goes
+ * stale when an option is added) */
+static size_t n_long_names;
+static const char *long_names[128];
+
+__attribute__((constructor)) static void collect_long_names(void)
+{
+	for (const struct option *o = opts_long_options; o->name && n_long_names < 128; o++)
+		long_names[n_long_names++] = o->name;
+}
 
 static bool in_argv(int argc, char **argv, const char *s, size_t n)
 {
@@ -92,7 +60,7 @@ static bool is_argv_elem(int argc, char **argv, const char *s, size_t n)
 static bool valid_option(const char *s, size_t n)
 {
 	if (n > 2 && s[0] == '-' && s[1] == '-') {
-		for (size_t i = 0; i < ARRAY_SIZE(long_names); i++)
+		for (size_t i = 0; i < n_long_names; i++)
 			if (strlen(long_names[i]) == n - 2 && !memcmp(s + 2, long_names[i], n - 2))
 				return true;
 		return false;
@@ -235,7 +203,7 @@ static void check_message(int argc, char **argv, const char *err, size_t err_len
 			    fuzz_show(err, len));
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(long_names); i++) {
+	for (size_t i = 0; i < n_long_names; i++) {
 		const char *m = err;
 		size_t l = strlen(long_names[i]);
 
