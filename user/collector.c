@@ -513,6 +513,16 @@ bool coll__works_unprivileged(struct coll *c)
 	return true;
 }
 
+void coll_fold_sys_val(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
+{
+	const struct sys_val *v = vals;
+
+	(void)ncpu;
+	ctr[0] = v->count;
+	ctr[1] = v->sum_ns;
+	*max = v->max_ns;
+}
+
 /* runs of this collector's programs the kernel skipped because one was
  * already running on the CPU (bpf_prog_info.recursion_misses, 5.12+) */
 static uint64_t recursion_misses(const struct coll *c)

@@ -102,6 +102,10 @@ struct coll_map {
 	uint32_t size_mul, size_div; /* max_entries = max_keys * mul / div */
 };
 
+/* coll_map.fold for a map whose value is one struct sys_val (a histogram
+ * bucket: count, sum, max): two counters and the max */
+void coll_fold_sys_val(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max);
+
 /* what changed in one key since the last read */
 struct coll_delta {
 	uint32_t map; /* index in coll_desc.maps */

@@ -43,21 +43,11 @@ static void fold_stats(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
 	*max = 0;
 }
 
-static void fold_hist(const void *vals, int ncpu, uint64_t *ctr, uint64_t *max)
-{
-	const struct sys_val *v = vals;
-
-	(void)ncpu;
-	ctr[0] = v->count;
-	ctr[1] = v->sum_ns;
-	*max = v->max_ns;
-}
-
 static const struct coll_map maps[] = {
 	[MAP_STATS] = {"req_stats", sizeof(struct req_key), sizeof(struct req_val), false, NCTR,
 		       fold_stats, 1, 1},
 	[MAP_HIST] = {"req_hist", sizeof(struct req_hist_key), sizeof(struct sys_val), false, 2,
-		      fold_hist, 2, 1},
+		      coll_fold_sys_val, 2, 1},
 };
 
 COLL_SKEL(requests)
