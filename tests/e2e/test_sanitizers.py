@@ -75,6 +75,10 @@ def _fuzz(target):
     return r.summary()
 
 
+def test_fuzz_cgroup_service_names_come_from_the_path_by_the_rules():
+    return _fuzz("fuzz_cgroup")
+
+
 def test_fuzz_escape_label_values_text_cells_and_json_strings_stay_valid():
     return _fuzz("fuzz_escape")
 
