@@ -156,7 +156,6 @@ static char *endpoint_text(const struct field *f, const void *row, const struct 
 			   char *buf, size_t len)
 {
 	const struct req_row *r = row;
-	char a[64];
 
 	(void)f;
 	(void)iv;
@@ -164,9 +163,7 @@ static char *endpoint_text(const struct field *f, const void *row, const struct 
 		snprintf(buf, len, ":%u", r->lport);
 		return buf;
 	}
-	fmt_addr(r->family, r->raddr, a, sizeof(a));
-	snprintf(buf, len, r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, r->rport);
-	return buf;
+	return fmt_endpoint(r->family, r->raddr, r->rport, buf, len);
 }
 
 static void raddr_json(const struct field *f, const void *row, const struct interval *iv,

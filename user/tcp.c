@@ -364,12 +364,10 @@ static char *endpoint_text(const struct field *f, const void *row, const struct 
 
 	(void)f;
 	(void)iv;
+	if (!accepted(r))
+		return fmt_endpoint(r->family, r->raddr, r->rport, buf, len);
 	fmt_addr(r->family, r->raddr, a, sizeof(a));
-	if (accepted(r))
-		snprintf(buf, len, r->family == AF_INET6 ? "[%s] -> :%u" : "%s -> :%u", a,
-			 r->lport);
-	else
-		snprintf(buf, len, r->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, r->rport);
+	snprintf(buf, len, r->family == AF_INET6 ? "[%s] -> :%u" : "%s -> :%u", a, r->lport);
 	return buf;
 }
 

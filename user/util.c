@@ -300,3 +300,12 @@ int parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len)
 	}
 	return 0;
 }
+
+char *fmt_endpoint(int family, const uint8_t addr[16], unsigned int port, char *buf, size_t len)
+{
+	char a[64];
+
+	fmt_addr(family, addr, a, sizeof(a));
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
+}

@@ -74,6 +74,9 @@ struct sockaddr_storage;
  */
 int parse_listen(const char *s, struct sockaddr_storage *ss, unsigned int *len);
 
+/* "10.0.0.2:8080", "[::1]:443": an address and port as text. Returns buf. */
+char *fmt_endpoint(int family, const uint8_t addr[16], unsigned int port, char *buf, size_t len);
+
 /* Format a family/address as text ("10.0.0.1", "::1"). Returns buf. */
 char *fmt_addr(int family, const uint8_t addr[16], char *buf, size_t len);
 
