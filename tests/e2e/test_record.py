@@ -394,16 +394,19 @@ def test_record_enospc_drops_oldest_then_pauses_counts_and_resumes():
     base = tempfile.mkdtemp(prefix="latscope-enospc-")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", base], check=True)
     filler = os.path.join(base, "filler")
+    stop = threading.Event()
     try:
         d = os.path.join(base, "rec")
         with BenchKeys(100, 50, 100):
             with lib.Agent("record", "-v", "--dir", d, "-i", "0.2", "--max-size", "1M",
                            "--no-tcp", "--no-sched") as a:
-                time.sleep(3)
+                # at least 3 segments before the fill (how fast depends on load)
+                deadline = time.time() + 15
+                while time.time() < deadline and len(_dir_bytes(d)) < 3:
+                    time.sleep(0.2)
                 before = sorted(_dir_bytes(d))
                 assert len(before) >= 3, "segments before the fill: %s" % before
                 nerr = len(a.err.lines)
-                stop = threading.Event()
                 fill = threading.Thread(target=_fill, args=(filler, stop), daemon=True)
                 fill.start()
                 paused = a.err.wait_for(lambda s: "paused" in s, 20)
@@ -445,8 +448,20 @@ def test_record_enospc_drops_oldest_then_pauses_counts_and_resumes():
         return "removed %d segments oldest first, paused, %d intervals lost = drops.record, " \
             "resumed; a %.1f s gap" % (len(removed), lost, inner[0])
     finally:
-        subprocess.run(["umount", base], check=False)
-        os.rmdir(base)
+        # the filler's file (and a just-killed recorder's) may hold the
+        # tmpfs for a moment: retry, then detach it lazily; never hide the
+        # test's own error behind the clean-up's
+        stop.set()
+        for _ in range(20):
+            if subprocess.run(["umount", base], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            subprocess.run(["umount", "-l", base], capture_output=True)
+        try:
+            os.rmdir(base)
+        except OSError:
+            pass
 
 
 def test_record_size_bound_with_churn_keeps_window_counts_exact():
